@@ -1,0 +1,27 @@
+"""Command line of the course kit: `python -m gradekit COMMAND` (see README)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gradekit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
+    sub.add_parser("demo", help="generate the release, autograde sample submissions, print the grade table")
+    args = parser.parse_args(argv)
+
+    if args.command == "generate":
+        from .course import generate
+        generate()
+        print("release/ and solutions/ regenerated from source/")
+        return 0
+    if args.command == "demo":
+        from .demo import main as demo
+        return demo()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

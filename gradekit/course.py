@@ -1,0 +1,98 @@
+"""Run nbgrader on a course folder and read its gradebook."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import ROOT
+
+ASSIGNMENT = "assignment1"
+
+
+def nbgrader_env() -> dict:
+    """Environment for nbgrader subprocesses: the kit importable, one BLAS thread per kernel."""
+    env = dict(os.environ)
+    # nbgrader runs `alembic` as a command: the environment's scripts must be on PATH.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.setdefault(var, "1")
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def run_nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run `nbgrader ARGS` in the course folder (it reads the course's nbgrader_config.py there)."""
+    cmd = [sys.executable, "-m", "nbgrader", *args]
+    proc = subprocess.run(cmd, cwd=course, env=nbgrader_env(), capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed with exit code {proc.returncode}:\n"
+                           f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def strip_outputs(path: Path) -> None:
+    """Remove outputs and execution counts so a committed notebook diffs cleanly."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nbformat.write(nb, path)
+
+
+def generate(course: Path = ROOT, assignment: str = ASSIGNMENT) -> None:
+    """Regenerate release/ (student version) and solutions/ (solution version) from source/."""
+    run_nbgrader(course, "generate_assignment", assignment, "--force")
+    run_nbgrader(course, "generate_solution", assignment, "--force")
+    solutions = course / "solutions" / assignment
+    for path in solutions.glob("*.ipynb"):
+        strip_outputs(path)
+    for stray in solutions.glob("*_metrics.json"):  # written by running the solution notebooks
+        stray.unlink()
+
+
+@dataclass
+class NotebookGrade:
+    student: str
+    notebook: str
+    tests: dict[str, tuple[float | None, float]] = field(default_factory=dict)  # grade_id -> (score, max)
+
+    @property
+    def score(self) -> float:
+        return sum(s or 0.0 for s, _ in self.tests.values())
+
+    @property
+    def max_score(self) -> float:
+        return sum(m for _, m in self.tests.values())
+
+
+def read_grades(course: Path, assignment: str = ASSIGNMENT) -> dict[tuple[str, str], NotebookGrade]:
+    """Scores of every graded cell, per (student, notebook), from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    db_url = os.environ.get("NBGRADER_DB_URL", "sqlite:///" + str(course / "gradebook.db"))
+    result = {}
+    with Gradebook(db_url) as gb:
+        for submission in gb.assignment_submissions(assignment):
+            for nb in submission.notebooks:
+                grade = NotebookGrade(submission.student.id, nb.name)
+                for g in nb.grades:
+                    score = g.manual_score if g.manual_score is not None else g.auto_score
+                    grade.tests[g.name] = (score, g.max_score)
+                result[(submission.student.id, nb.name)] = grade
+    return result
+
+
+def notebook_names(course: Path = ROOT, assignment: str = ASSIGNMENT) -> list[str]:
+    return sorted(p.stem for p in (course / "source" / assignment).glob("*.ipynb"))
+
+
+def load_json(path: Path):
+    return json.loads(Path(path).read_text())

@@ -1,0 +1,77 @@
+"""Build student submissions from the release and the reference solution (for samples and tests)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .course import ASSIGNMENT
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def is_solution_cell(cell) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
+def without_markers(source: str) -> str:
+    """The solution code as a student would type it: the nbgrader markers removed."""
+    return "\n".join(line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace `old` by `new` in solution cell `cell` of notebook `notebook`; `old` must occur exactly once."""
+    notebook: str
+    cell: str
+    old: str
+    new: str
+
+
+def solved_notebook(course: Path, notebook: str, assignment: str = ASSIGNMENT):
+    """The released notebook with every stub filled in with the reference solution."""
+    release = nbformat.read(course / "release" / assignment / f"{notebook}.ipynb", as_version=4)
+    source = nbformat.read(course / "source" / assignment / f"{notebook}.ipynb", as_version=4)
+    solutions = {grade_id(c): c.source for c in source.cells if is_solution_cell(c)}
+    for cell in release.cells:
+        if is_solution_cell(cell) and grade_id(cell) in solutions:
+            cell.source = without_markers(solutions[grade_id(cell)])
+    return release
+
+
+def apply_edit(nb, edit: Edit) -> None:
+    cells = [c for c in nb.cells if grade_id(c) == edit.cell]
+    if len(cells) != 1:
+        raise ValueError(f"{edit.notebook}: no single cell with grade_id {edit.cell!r}")
+    count = cells[0].source.count(edit.old)
+    if count != 1:
+        raise ValueError(f"{edit.notebook}/{edit.cell}: the text to replace occurs {count} times, "
+                         f"expected once:\n{edit.old}")
+    cells[0].source = cells[0].source.replace(edit.old, edit.new)
+
+
+def write_submission(course: Path, student: str, notebooks: dict, assignment: str = ASSIGNMENT) -> Path:
+    """Write notebooks {name: notebook} as `submitted/<student>/<assignment>/<name>.ipynb`."""
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, nb in notebooks.items():
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
+def submission_with_edits(course: Path, notebooks: list[str], edits=(), assignment: str = ASSIGNMENT) -> dict:
+    """Reference-solved notebooks with `edits` applied: {name: notebook}."""
+    result = {name: solved_notebook(course, name, assignment) for name in notebooks}
+    for edit in edits:
+        apply_edit(result[edit.notebook], edit)
+    return result
+
+
+def untouched_release(course: Path, notebooks: list[str], assignment: str = ASSIGNMENT) -> dict:
+    return {name: nbformat.read(course / "release" / assignment / f"{name}.ipynb", as_version=4)
+            for name in notebooks}

@@ -1,0 +1,44 @@
+"""nbgrader configuration of the course (read by every `nbgrader ...` command run in this folder)."""
+import os
+import sys
+
+c = get_config()  # noqa: F821 (provided by nbgrader's config loader)
+
+# The kit's own nbgrader extensions live in the `gradekit` package beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+c.CourseDirectory.course_id = "deep-learning-101"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.solution_directory = "solutions"
+# Embedded default: an SQLite gradebook in the course folder. To use a database server instead, set
+# NBGRADER_DB_URL, e.g. postgresql://user:password@host/gradebook (see README).
+c.CourseDirectory.db_url = os.environ.get(
+    "NBGRADER_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"))
+
+
+# A whole notebook runs in about 5 s here; the slowest cell (training) takes under 2 s. 120 s per cell
+# leaves ample margin for slow machines and for a student's larger network, and still stops a hung cell.
+c.Execute.timeout = 120
+
+# A test cell deleted by a student is re-inserted from the gradebook and scored, instead of being left
+# without a grade (which exports as 0 and hides what happened).
+c.OverwriteCells.add_missing_cells = True
+
+# nbgrader scores a test cell 0 whenever it wrote anything to stderr, so a harmless library warning
+# (a deprecation notice, a font-cache message) would cost the student the cell's points. Move stderr
+# text into stdout after execution, before scores are computed; errors (exceptions) still fail the cell.
+from gradekit.nbgrader_ext import StderrToStdout  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern, LimitOutput, SaveAutoGrades)
+
+# nbgrader 0.9.6's default list, with StderrToStdout right after Execute.
+c.Autograde.autograde_preprocessors = [
+    Execute, StderrToStdout, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    AssignLatePenalties, CheckCellMetadata,
+]
+
+# Tiny MLPs are fastest on one thread, and kernels graded side by side must not oversubscribe the cores.
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
