@@ -38,9 +38,10 @@ def run_nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.Com
 
 
 def strip_outputs(path: Path) -> None:
-    """Remove outputs and execution counts so a committed notebook diffs cleanly."""
+    """Remove outputs, execution counts and timings so a committed notebook diffs cleanly."""
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
+        cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
@@ -54,7 +55,7 @@ def generate(course: Path = ROOT, assignment: str = ASSIGNMENT) -> None:
     solutions = course / "solutions" / assignment
     for path in solutions.glob("*.ipynb"):
         strip_outputs(path)
-    for stray in solutions.glob("*_metrics.json"):  # written by running the solution notebooks
+    for stray in (course / "source" / assignment).glob("*_metrics.json"):  # written by generate_solution
         stray.unlink()
 
 

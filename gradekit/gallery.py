@@ -1,0 +1,69 @@
+"""The grading gallery: the reference, the blank release, every catalogued bug, and fair variants.
+
+A fair variant is a correct submission that differs from the reference in a way that must not cost
+points (a harmless warning, a deleted test cell that nbgrader re-inserts, another seed). A tampered
+variant edits the visible tests; nbgrader restores them, so it must still lose points.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .bugs import ALL_BUGS, NUMPY, bug_named
+from .submissions import Edit, grade_id, submission_with_edits, untouched_release
+
+
+@dataclass
+class Submission:
+    kind: str  # "reference", "blank", "bug", "fair" or "tampered"
+    notebooks: dict
+    expect_lost: dict = field(default_factory=dict)  # notebook -> grade_ids that must lose points
+
+
+def _delete_cell(nb, cell_id):
+    nb.cells = [c for c in nb.cells if grade_id(c) != cell_id]
+
+
+def _empty_cell(nb, cell_id):
+    for c in nb.cells:
+        if grade_id(c) == cell_id:
+            c.source = "pass"
+
+
+def gallery_submissions(course: Path, notebooks: list[str]) -> dict[str, Submission]:
+    subs = {
+        "reference": Submission("reference", submission_with_edits(course, notebooks)),
+        "blank": Submission("blank", untouched_release(course, notebooks)),
+    }
+    for bug in ALL_BUGS:
+        if bug.notebooks <= set(notebooks):
+            by_nb = {}
+            for e in bug.edits:
+                by_nb.setdefault(e.notebook, set()).update(bug.caught_by)
+            subs[f"bug-{bug.name}"] = Submission("bug", submission_with_edits(course, notebooks, bug.edits), by_nb)
+
+    if NUMPY in notebooks:
+        warn = Edit(NUMPY, "relu_module", "self.mask = x > 0",
+                    'import warnings; warnings.warn("a harmless warning on stderr")\n        self.mask = x > 0')
+        subs["fair-harmless-warning"] = Submission("fair", submission_with_edits(course, notebooks, [warn]))
+
+        deleted = submission_with_edits(course, notebooks)
+        _delete_cell(deleted[NUMPY], "test_linear_forward")
+        _delete_cell(deleted[NUMPY], "test_overfit_small")
+        subs["fair-deleted-test-cells"] = Submission("fair", deleted)
+
+        subs["fair-other-seed"] = Submission("fair", submission_with_edits(course, notebooks))
+        _set_code_cell(subs["fair-other-seed"].notebooks[NUMPY], "SEED = 42", "SEED = 7")
+
+        bug = bug_named("bias_grad_mean")
+        tampered = submission_with_edits(course, notebooks, bug.edits)
+        for cell_id in bug.caught_by:
+            _empty_cell(tampered[NUMPY], cell_id)
+        subs["tampered-emptied-tests"] = Submission("tampered", tampered, {NUMPY: set(bug.caught_by)})
+    return subs
+
+
+def _set_code_cell(nb, old, new):
+    cells = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
+    assert len(cells) == 1, f"expected one cell containing {old!r}"
+    cells[0].source = cells[0].source.replace(old, new)

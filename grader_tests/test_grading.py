@@ -1,0 +1,86 @@
+"""Autograding with the real nbgrader proves the grading claims: full marks for correct work, lost points
+for each classic mistake in the test meant to catch it, no points for the blank release."""
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from gradekit.bugs import ALL_BUGS
+from gradekit.course import ASSIGNMENT, notebook_names
+from gradekit.gallery import gallery_submissions
+from gradekit.submissions import grade_id
+
+
+def _grades_of(gallery, student):
+    _, grades = gallery
+    found = {nb: g for (s, nb), g in grades.items() if s == student}
+    assert found, f"{student} has no grades in the gradebook"
+    return found
+
+
+def test_reference_gets_full_marks(gallery):
+    for notebook, g in _grades_of(gallery, "reference").items():
+        lost = {t: v for t, v in g.tests.items() if v[0] != v[1]}
+        assert not lost, f"reference lost points in {notebook}: {lost}"
+        assert g.max_score > 0
+
+
+def test_blank_release_gets_zero_on_every_test(gallery):
+    for notebook, g in _grades_of(gallery, "blank").items():
+        scored = {t: v for t, v in g.tests.items() if v[0] not in (0, 0.0)}
+        assert not scored, f"the untouched release scored in {notebook}: {scored}"
+
+
+@pytest.mark.parametrize("bug", [b.name for b in ALL_BUGS])
+def test_bug_loses_points_where_expected(gallery, bug):
+    submissions, _ = gallery
+    student = f"bug-{bug}"
+    grades = _grades_of(gallery, student)
+    for notebook, expected in submissions[student].expect_lost.items():
+        tests = grades[notebook].tests
+        for cell in expected:
+            score, max_score = tests[cell]
+            assert score is not None and score < max_score, \
+                f"{bug}: {cell} in {notebook} scored {score}/{max_score}; it should catch this bug"
+
+
+@pytest.mark.parametrize("variant", ["fair-harmless-warning", "fair-deleted-test-cells", "fair-other-seed"])
+def test_fair_variants_get_full_marks(gallery, variant):
+    for notebook, g in _grades_of(gallery, variant).items():
+        lost = {t: v for t, v in g.tests.items() if v[0] != v[1]}
+        assert not lost, f"{variant} lost points in {notebook}: {lost}"
+
+
+def test_deleted_test_cells_are_reinserted_and_run(gallery, course):
+    nb = nbformat.read(course / "autograded" / "fair-deleted-test-cells" / ASSIGNMENT / "1_mlp_numpy.ipynb", 4)
+    cells = {grade_id(c): c for c in nb.cells}
+    for cell_id in ("test_linear_forward", "test_overfit_small"):
+        assert cell_id in cells, f"{cell_id} was not re-inserted"
+        assert cells[cell_id].outputs, f"{cell_id} was re-inserted but not run"
+
+
+def test_emptied_visible_tests_are_restored(gallery):
+    submissions, _ = gallery
+    grades = _grades_of(gallery, "tampered-emptied-tests")
+    for notebook, expected in submissions["tampered-emptied-tests"].expect_lost.items():
+        for cell in expected:
+            score, max_score = grades[notebook].tests[cell]
+            assert score < max_score, f"emptying {cell} hid the bug"
+
+
+def test_reference_gradient_checks_have_a_wide_margin(gallery, course):
+    """Every error the reference prints is at least 100x below its threshold (the stated margin)."""
+    nb = nbformat.read(course / "autograded" / "reference" / ASSIGNMENT / "1_mlp_numpy.ipynb", 4)
+    pattern = re.compile(r"^(.*?)\s+relative error (\S+)\s+\(threshold (\S+)\)", re.M)
+    checks = [m.groups() for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "stream" for m in pattern.finditer(o.text)]
+    assert len(checks) > 50, "expected the tests to print their measured errors"
+    tight = [(name.strip(), err, thr) for name, err, thr in checks if float(err) * 100 > float(thr)]
+    assert not tight, f"checks within 100x of their threshold: {tight}"
+
+
+def test_every_catalogued_bug_is_in_the_gallery(course):
+    subs = gallery_submissions(course, notebook_names(course))
+    assert {f"bug-{b.name}" for b in ALL_BUGS} <= set(subs)

@@ -1,0 +1,75 @@
+"""Nothing secret reaches students: no solution code and no hidden test in any file of release/."""
+from __future__ import annotations
+
+import re
+
+import nbformat
+
+from gradekit.course import ASSIGNMENT
+from gradekit.submissions import is_solution_cell
+
+REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
+
+
+def _significant(line: str) -> str | None:
+    line = line.strip()
+    if len(line) < 12 or line.startswith("#"):
+        return None
+    return line
+
+
+def secret_lines(source_nb) -> set[str]:
+    """Lines inside solution or hidden-test regions that appear nowhere else in the source notebook."""
+    secret, public = set(), set()
+    for cell in source_nb.cells:
+        text = cell.source
+        for match in REGION.finditer(text):
+            secret.update(filter(None, map(_significant, match.group(2).splitlines())))
+        public.update(filter(None, map(_significant, REGION.sub("", text).splitlines())))
+    # a secret line that is part of a public one (e.g. of a signature or a commented line) is not secret
+    return {line for line in secret - public if not any(line in p for p in public)}
+
+
+def _student_visible_text(path) -> str:
+    """What a student can read in a file: for notebooks the decoded cell sources and outputs."""
+    if path.suffix != ".ipynb":
+        return path.read_text(errors="replace")
+    nb = nbformat.read(path, as_version=4)
+    parts = []
+    for cell in nb.cells:
+        parts.append(cell.source)
+        for out in cell.get("outputs", []):
+            parts.append(str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(parts)
+
+
+def find_leaks(files: dict[str, str], secrets: set[str]) -> list[tuple[str, str]]:
+    return [(name, line) for line in sorted(secrets) for name, text in files.items() if line in text]
+
+
+def test_no_secret_line_in_any_release_file(course):
+    visible = {p.name: _student_visible_text(p) for p in (course / "release" / ASSIGNMENT).rglob("*")
+               if p.is_file() and "__pycache__" not in p.parts}
+    for nb_path in (course / "source" / ASSIGNMENT).glob("*.ipynb"):
+        secrets = secret_lines(nbformat.read(nb_path, as_version=4))
+        assert len(secrets) > 20, f"{nb_path.name}: expected solution and hidden-test code to check"
+        leaks = find_leaks(visible, secrets)
+        assert not leaks, f"secret lines from {nb_path.name} in release/: {leaks[:5]}"
+
+
+def test_the_leak_check_finds_leaks_in_the_source_and_solutions(course):
+    """The check is not vacuous: run on the instructor versions it finds the secrets."""
+    for folder in ("source", "solutions"):
+        for nb_path in (course / folder / ASSIGNMENT).glob("*.ipynb"):
+            secrets = secret_lines(nbformat.read(course / "source" / ASSIGNMENT / nb_path.name, as_version=4))
+            leaks = find_leaks({nb_path.name: _student_visible_text(nb_path)}, secrets)
+            assert len(leaks) == len(secrets), f"{folder}/{nb_path.name}: the leak check missed secrets"
+
+
+def test_release_has_stubs_and_markers_removed(course):
+    for nb_path in (course / "release" / ASSIGNMENT).glob("*.ipynb"):
+        nb = nbformat.read(nb_path, as_version=4)
+        for cell in nb.cells:
+            assert "### BEGIN" not in cell.source and "### END" not in cell.source, f"{nb_path.name}: markers left"
+            if is_solution_cell(cell) and cell.cell_type == "code":
+                assert "raise NotImplementedError()" in cell.source, f"{nb_path.name}: a solution cell has no stub"

@@ -1,0 +1,88 @@
+"""Unit tests of the student-visible helper module (data, gradient checking, metrics)."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from gradekit import ROOT
+
+sys.path.insert(0, str(ROOT / "source" / "assignment1"))
+import mlp_utils  # noqa: E402
+
+
+def test_digits_split_is_stratified_deterministic_and_disjoint():
+    a = mlp_utils.load_digits_split(seed=0)
+    b = mlp_utils.load_digits_split(seed=0)
+    c = mlp_utils.load_digits_split(seed=1)
+    X_tr, y_tr, X_va, y_va, X_te, y_te = a
+    assert all(np.array_equal(u, v) for u, v in zip(a, b)), "same seed, same split"
+    assert not np.array_equal(a[0], c[0]), "another seed, another split"
+    assert (len(X_tr), len(X_va), len(X_te)) == (1077, 360, 360)
+    assert X_tr.dtype == np.float64 and y_tr.dtype == np.int64 and X_tr.shape[1] == 64
+    for y in (y_tr, y_va, y_te):  # stratified: every class has about its share
+        shares = np.bincount(y, minlength=10) / len(y)
+        assert np.all(np.abs(shares - 0.1) < 0.02)
+    assert len(X_tr) + len(X_va) + len(X_te) == 1797
+
+
+def test_loader_reads_a_local_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3, 4))
+    y = np.repeat(np.arange(4), 50)
+    np.savez(tmp_path / "tiny.npz", X=X, y=y)
+    X_tr, y_tr, X_va, y_va, X_te, y_te = mlp_utils.load_digits_split(seed=0, path=tmp_path / "tiny.npz")
+    assert X_tr.shape == (120, 12) and X_va.shape == (40, 12) and X_te.shape == (40, 12)
+
+
+def test_standardized_loader_uses_training_statistics_only():
+    X_tr, _, X_va, _, _, _ = mlp_utils.load_digits_standardized(seed=0)
+    assert np.allclose(X_tr.mean(0), 0, atol=1e-9)
+    assert not np.allclose(X_va.mean(0), 0, atol=1e-3)
+
+
+def test_rel_error_is_elementwise_and_symmetric():
+    assert mlp_utils.rel_error([1.0, 2.0], [1.0, 2.0]) == 0.0
+    assert mlp_utils.rel_error([1.0, 0.0], [3.0, 0.0]) == pytest.approx(0.5)
+    assert mlp_utils.rel_error([1e-12], [0.0]) == pytest.approx(1e-4)
+    with pytest.raises(ValueError):
+        mlp_utils.rel_error(np.zeros(3), np.zeros(4))
+
+
+def test_numerical_gradient_matches_known_gradients_and_restores_input():
+    x = np.array([[1.0, -2.0, 0.5], [3.0, 0.1, -1.0]])
+    x0 = x.copy()
+    g = mlp_utils.numerical_gradient(lambda: np.sum(x ** 3), x)
+    assert mlp_utils.rel_error(g, 3 * x0 ** 2) < 1e-8
+    assert np.array_equal(x, x0)
+    dout = np.arange(6.0).reshape(2, 3)
+    g2 = mlp_utils.numerical_gradient_array(lambda: 2 * x, x, dout)
+    assert mlp_utils.rel_error(g2, 2 * dout) < 1e-8
+
+
+def test_check_close_reports_and_fails(capsys):
+    assert mlp_utils.check_close("same", np.ones(3), np.ones(3), 1e-9) is None
+    assert "threshold" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="hint text"):
+        mlp_utils.check_close("off", np.ones(3), 2 * np.ones(3), 1e-3, "hint text")
+    with pytest.raises(AssertionError, match="shape"):
+        mlp_utils.check_close("shape", np.ones(3), np.ones(4), 1e-3)
+    with pytest.raises(AssertionError, match="nan"):
+        mlp_utils.check_close("nan", np.array([np.nan]), np.array([1.0]), 1e-3)
+
+
+def test_count_code_lines_ignores_docstrings_comments_and_blank_lines():
+    namespace = {}
+    exec(compile("def f(x):\n    '''doc\n    string'''\n    # comment\n\n    y = x + 1\n    return y\n",
+                 "<count>", "exec"), namespace)
+    import linecache
+    linecache.cache["<count>"] = (0, None, "def f(x):\n    '''doc\n    string'''\n    # comment\n\n    y = x + 1\n    return y\n".splitlines(True), "<count>")
+    assert mlp_utils.count_code_lines(namespace["f"]) == 2
+
+
+def test_metrics_round_trip(tmp_path):
+    path = tmp_path / "m.json"
+    assert mlp_utils.load_metrics(path) is None
+    mlp_utils.save_metrics(path, history={"a": [np.float64(1.5)]}, acc=np.float32(0.5), n=np.int64(3))
+    assert mlp_utils.load_metrics(path) == {"history": {"a": [1.5]}, "acc": 0.5, "n": 3}
