@@ -14,7 +14,13 @@ def main(argv=None) -> int:
 
     if args.command == "generate":
         from .course import generate
-        generate()
+        try:
+            generate()
+        except RuntimeError as err:
+            print(f"error: {err}\n\nrelease/ and solutions/ were left as they were. If the gradebook already "
+                  "holds submissions, nbgrader will not change the assignment's notebooks: finish grading "
+                  "this version, or move gradebook.db away to start a new one.", file=sys.stderr)
+            return 1
         print("release/ and solutions/ regenerated from source/")
         return 0
     if args.command == "demo":

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from .submissions import Edit
 
 NUMPY = "1_mlp_numpy"
+TORCH = "2_mlp_pytorch"
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,100 @@ NUMPY_BUGS = [
          ["test_train"]),
 ]
 
-ALL_BUGS = NUMPY_BUGS
+TORCH_BUGS = [
+    _bug("loader_float64", "keeps the inputs as float64, which the float32 weights reject",
+         TORCH, "make_loaders",
+         "torch.as_tensor(X, dtype=torch.float32)", "torch.as_tensor(X)",
+         ["test_make_loaders"]),
+    _bug("loader_unseeded_shuffle", "shuffles with the global random state: the seed reproduces nothing",
+         TORCH, "make_loaders",
+         "batch_size=batch_size, shuffle=True, generator=generator)", "batch_size=batch_size, shuffle=True)",
+         ["test_make_loaders"]),
+    _bug("loader_shuffles_validation", "shuffles the validation and test loaders as well",
+         TORCH, "make_loaders",
+         "val_loader = DataLoader(dataset(X_val, y_val), batch_size=batch_size)",
+         "val_loader = DataLoader(dataset(X_val, y_val), batch_size=batch_size, shuffle=True)",
+         ["test_make_loaders"]),
+    _bug("layers_in_python_list", "keeps the layers in a plain list: PyTorch never sees the parameters",
+         TORCH, "mlp",
+         "self.net = nn.Sequential(*layers)", "self.layers = layers",
+         ["test_mlp_structure"]),
+    _bug("softmax_in_model", "returns probabilities instead of logits",
+         TORCH, "mlp",
+         "return self.net(x)", "return torch.softmax(self.net(x), dim=1)",
+         ["test_mlp_returns_logits"]),
+    _bug("relu_after_output", "a ReLU after the last layer clips the logits",
+         TORCH, "mlp",
+         "            if i < len(sizes) - 2:\n                layers.append(nn.ReLU())",
+         "            layers.append(nn.ReLU())",
+         ["test_mlp_returns_logits"]),
+    _bug("weights_reshaped_not_transposed", "reshapes W (in, out) to (out, in) instead of transposing it",
+         TORCH, "load_numpy_weights",
+         "layer.weight.copy_(torch.as_tensor(W.T))", "layer.weight.copy_(torch.as_tensor(W.reshape(W.shape[::-1])))",
+         ["test_load_numpy_weights"]),
+    _bug("function_bias_grad_mean", "averages the bias gradient over the batch",
+         TORCH, "linear_function",
+         "grad_output.sum(dim=0)", "grad_output.mean(dim=0)",
+         ["test_linear_function"]),
+    _bug("function_weight_grad_transposed", "returns dW with shape (in, out)",
+         TORCH, "linear_function",
+         "grad_output.T @ x,", "x.T @ grad_output,",
+         ["test_linear_function"]),
+    _bug("missing_zero_grad", "gradients of all previous batches pile up in .grad",
+         TORCH, "train_one_epoch",
+         "        optimizer.zero_grad()\n        loss = loss_fn(model(x), y)", "        loss = loss_fn(model(x), y)",
+         ["test_train_one_epoch"]),
+    _bug("zero_grad_between_backward_and_step", "clears the gradients just before the step uses them",
+         TORCH, "train_one_epoch",
+         "        optimizer.zero_grad()\n        loss = loss_fn(model(x), y)\n        loss.backward()\n",
+         "        loss = loss_fn(model(x), y)\n        loss.backward()\n        optimizer.zero_grad()\n",
+         ["test_train_one_epoch"]),
+    _bug("missing_step", "computes gradients but never updates the parameters",
+         TORCH, "train_one_epoch",
+         "        optimizer.step()\n", "",
+         ["test_train_one_epoch"]),
+    _bug("loss_tensor_in_history", "keeps the loss tensors, returns a tensor instead of a float",
+         TORCH, "train_one_epoch",
+         "losses.append(loss.item())\n    return float(np.mean(losses))",
+         "losses.append(loss)\n    return torch.stack(losses).mean()",
+         ["test_train_one_epoch"]),
+    _bug("no_model_train", "never switches back to training mode after evaluate",
+         TORCH, "train_one_epoch",
+         "    model.train()\n    losses = []", "    losses = []",
+         ["test_train_one_epoch"]),
+    _bug("evaluate_builds_graph", "evaluates without torch.no_grad()",
+         TORCH, "train_one_epoch",
+         "    with torch.no_grad():\n        for x, y in loader:\n            x, y = x.to(device), y.to(device)\n"
+         "            correct += (model(x).argmax(dim=1) == y).sum().item()\n            total += len(y)",
+         "    for x, y in loader:\n        x, y = x.to(device), y.to(device)\n"
+         "        correct += (model(x).argmax(dim=1) == y).sum().item()\n        total += len(y)",
+         ["test_evaluate"]),
+    _bug("evaluate_without_eval_mode", "evaluates in training mode",
+         TORCH, "train_one_epoch",
+         "    model.eval()\n    correct, total = 0, 0", "    correct, total = 0, 0",
+         ["test_evaluate"]),
+    _bug("evaluate_mean_of_batch_accuracies", "averages per-batch accuracies; the last batch is smaller",
+         TORCH, "train_one_epoch",
+         "            correct += (model(x).argmax(dim=1) == y).sum().item()\n            total += len(y)\n"
+         "    return correct / total",
+         "            correct += (model(x).argmax(dim=1) == y).float().mean().item()\n            total += 1\n"
+         "    return correct / total",
+         ["test_evaluate"]),
+    _bug("fit_validates_on_training_set", "measures 'validation' accuracy on the training loader",
+         TORCH, "fit",
+         "acc = evaluate(model, val_loader, device)", "acc = evaluate(model, train_loader, device)",
+         ["test_fit"]),
+    _bug("fit_best_state_not_copied", "keeps state_dict() without a copy: the 'best' state follows training",
+         TORCH, "fit",
+         "copy.deepcopy(model.state_dict())", "model.state_dict()",
+         ["test_fit"]),
+    _bug("fit_keeps_last_epoch", "never restores the best epoch's parameters",
+         TORCH, "fit",
+         "    model.load_state_dict(best_state)\n", "",
+         ["test_fit"]),
+]
+
+ALL_BUGS = NUMPY_BUGS + TORCH_BUGS
 
 
 def bug_named(name: str) -> Bug:

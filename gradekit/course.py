@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,8 +34,9 @@ def run_nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.Com
     cmd = [sys.executable, "-m", "nbgrader", *args]
     proc = subprocess.run(cmd, cwd=course, env=nbgrader_env(), capture_output=True, text=True)
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed with exit code {proc.returncode}:\n"
-                           f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        errors = [line for line in proc.stderr.splitlines() if "| ERROR]" in line]
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit code {proc.returncode}):\n"
+                           + ("\n".join(errors[:5]) if errors else proc.stderr[-3000:]))
     return proc
 
 
@@ -49,14 +52,30 @@ def strip_outputs(path: Path) -> None:
 
 
 def generate(course: Path = ROOT, assignment: str = ASSIGNMENT) -> None:
-    """Regenerate release/ (student version) and solutions/ (solution version) from source/."""
-    run_nbgrader(course, "generate_assignment", assignment, "--force")
-    run_nbgrader(course, "generate_solution", assignment, "--force")
-    solutions = course / "solutions" / assignment
-    for path in solutions.glob("*.ipynb"):
+    """Regenerate release/ (student version) and solutions/ (solution version) from source/.
+
+    nbgrader deletes release/<assignment> when generation fails (for example when the gradebook
+    already holds submissions and a notebook was added); the previous folders are then put back.
+    """
+    folders = [course / "release" / assignment, course / "solutions" / assignment]
+    with tempfile.TemporaryDirectory() as backup:
+        for i, folder in enumerate(folders):
+            if folder.exists():
+                shutil.copytree(folder, Path(backup) / str(i))
+        try:
+            run_nbgrader(course, "generate_assignment", assignment, "--force")
+            run_nbgrader(course, "generate_solution", assignment, "--force")
+        except RuntimeError:
+            for i, folder in enumerate(folders):
+                if (Path(backup) / str(i)).exists():
+                    shutil.rmtree(folder, ignore_errors=True)
+                    shutil.copytree(Path(backup) / str(i), folder)
+            raise
+        finally:
+            for stray in (course / "source" / assignment).glob("*_metrics.json"):  # from generate_solution
+                stray.unlink()
+    for path in folders[1].glob("*.ipynb"):
         strip_outputs(path)
-    for stray in (course / "source" / assignment).glob("*_metrics.json"):  # written by generate_solution
-        stray.unlink()
 
 
 @dataclass
@@ -64,10 +83,20 @@ class NotebookGrade:
     student: str
     notebook: str
     tests: dict[str, tuple[float | None, float]] = field(default_factory=dict)  # grade_id -> (score, max)
+    manual: set[str] = field(default_factory=set)  # grade_ids graded by hand (written answers)
 
     @property
     def score(self) -> float:
         return sum(s or 0.0 for s, _ in self.tests.values())
+
+    @property
+    def pending_manual(self) -> list[str]:
+        """Manually graded cells that no one has graded yet (score None)."""
+        return [t for t in sorted(self.manual) if self.tests[t][0] is None]
+
+    @property
+    def autograded(self) -> dict[str, tuple[float | None, float]]:
+        return {t: v for t, v in self.tests.items() if t not in self.manual}
 
     @property
     def max_score(self) -> float:
@@ -87,6 +116,8 @@ def read_grades(course: Path, assignment: str = ASSIGNMENT) -> dict[tuple[str, s
                 for g in nb.grades:
                     score = g.manual_score if g.manual_score is not None else g.auto_score
                     grade.tests[g.name] = (score, g.max_score)
+                    if g.cell.cell_type == "markdown":
+                        grade.manual.add(g.name)
                 result[(submission.student.id, nb.name)] = grade
     return result
 

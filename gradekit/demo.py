@@ -25,33 +25,47 @@ def sample_submissions(course: Path) -> dict[str, dict]:
 
 
 def format_table(grades, students) -> str:
-    rows = [("student", "notebook", "score", "lost points in")]
+    rows = [("student", "notebook", "score", "to grade by hand", "lost points in")]
     for (student, notebook), g in sorted(grades.items()):
         if student not in students:
             continue
-        lost = [name for name, (score, max_score) in g.tests.items() if (score or 0) < max_score]
+        lost = [name for name, (score, max_score) in g.tests.items() if score is not None and score < max_score]
         lost_text = ", ".join(lost) if len(lost) <= 4 else f"{len(lost)} tests"
-        rows.append((student, notebook, f"{g.score:g} / {g.max_score:g}", lost_text or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        pending = sum(g.tests[t][1] for t in g.pending_manual)
+        rows.append((student, notebook, f"{g.score:g} / {g.max_score:g}",
+                     f"{pending:g} points" if pending else "-", lost_text or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
 def main(course: Path = ROOT) -> int:
+    """Generate the course's release/ and solutions/, then grade samples in a sandbox course (demo/).
+
+    The samples are graded in demo/, a throwaway copy of the course with its own gradebook, so the
+    course's real gradebook never holds sample students.
+    """
     t0 = time.perf_counter()
-    print("1/3 generating release/ and solutions/ from source/ ...", flush=True)
+    print("1/4 generating release/ and solutions/ from source/ ...", flush=True)
     generate(course)
-    print("2/3 writing sample submissions to submitted/ ...", flush=True)
-    samples = sample_submissions(course)
+    sandbox = course / "demo"
+    print(f"2/4 setting up a sandbox course in {sandbox.relative_to(course)}/ ...", flush=True)
+    shutil.rmtree(sandbox, ignore_errors=True)
+    sandbox.mkdir()
+    shutil.copytree(course / "source", sandbox / "source", ignore=shutil.ignore_patterns("*_metrics.json"))
+    shutil.copy(course / "nbgrader_config.py", sandbox / "nbgrader_config.py")
+    run_nbgrader(sandbox, "generate_assignment", ASSIGNMENT)
+    samples = sample_submissions(sandbox)
     for student, notebooks in samples.items():
-        shutil.rmtree(course / "submitted" / student, ignore_errors=True)
-        write_submission(course, student, notebooks)
-    print(f"3/3 autograding {len(samples)} submissions with nbgrader ...", flush=True)
+        write_submission(sandbox, student, notebooks)
+    print(f"3/4 autograding {len(samples)} sample submissions with nbgrader ...", flush=True)
     for student in samples:
-        run_nbgrader(course, "autograde", ASSIGNMENT, "--student", student, "--force")
-    print()
-    print(format_table(read_grades(course), set(samples)))
-    print(f"\ndone in {time.perf_counter() - t0:.0f} s; graded notebooks are in autograded/, "
-          f"the gradebook in gradebook.db")
+        t = time.perf_counter()
+        run_nbgrader(sandbox, "autograde", ASSIGNMENT, "--student", student, "--force")
+        print(f"    {student}: {time.perf_counter() - t:.1f} s", flush=True)
+    print("4/4 grade table\n")
+    print(format_table(read_grades(sandbox), set(samples)))
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s; graded notebooks in demo/autograded/, "
+          f"gradebook demo/gradebook.db")
     return 0

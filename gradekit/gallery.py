@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .bugs import ALL_BUGS, NUMPY, bug_named
+from .bugs import ALL_BUGS, NUMPY, TORCH, bug_named
 from .submissions import Edit, grade_id, submission_with_edits, untouched_release
 
 
@@ -37,10 +37,10 @@ def gallery_submissions(course: Path, notebooks: list[str]) -> dict[str, Submiss
     }
     for bug in ALL_BUGS:
         if bug.notebooks <= set(notebooks):
-            by_nb = {}
-            for e in bug.edits:
-                by_nb.setdefault(e.notebook, set()).update(bug.caught_by)
-            subs[f"bug-{bug.name}"] = Submission("bug", submission_with_edits(course, notebooks, bug.edits), by_nb)
+            # only the notebooks the bug touches, to keep the gallery fast
+            touched = sorted(bug.notebooks)
+            subs[f"bug-{bug.name}"] = Submission("bug", submission_with_edits(course, touched, bug.edits),
+                                                 {nb: set(bug.caught_by) for nb in touched})
 
     if NUMPY in notebooks:
         warn = Edit(NUMPY, "relu_module", "self.mask = x > 0",
@@ -60,6 +60,17 @@ def gallery_submissions(course: Path, notebooks: list[str]) -> dict[str, Submiss
         for cell_id in bug.caught_by:
             _empty_cell(tampered[NUMPY], cell_id)
         subs["tampered-emptied-tests"] = Submission("tampered", tampered, {NUMPY: set(bug.caught_by)})
+
+    if TORCH in notebooks:
+        module_list = Edit(TORCH, "mlp", "self.net = nn.Sequential(*layers)",
+                           "self.layers = nn.ModuleList(l for l in layers if isinstance(l, nn.Linear))")
+        forward = Edit(TORCH, "mlp", "return self.net(x)",
+                       "for i, layer in enumerate(self.layers):\n"
+                       "            x = layer(x)\n"
+                       "            if i < len(self.layers) - 1:\n"
+                       "                x = F.relu(x)\n"
+                       "        return x")
+        subs["fair-modulelist-mlp"] = Submission("fair", submission_with_edits(course, notebooks, [module_list, forward]))
     return subs
 
 

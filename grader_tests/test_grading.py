@@ -2,6 +2,7 @@
 for each classic mistake in the test meant to catch it, no points for the blank release."""
 from __future__ import annotations
 
+import json
 import re
 
 import nbformat
@@ -22,9 +23,34 @@ def _grades_of(gallery, student):
 
 def test_reference_gets_full_marks(gallery):
     for notebook, g in _grades_of(gallery, "reference").items():
-        lost = {t: v for t, v in g.tests.items() if v[0] != v[1]}
+        lost = {t: v for t, v in g.autograded.items() if v[0] != v[1]}
         assert not lost, f"reference lost points in {notebook}: {lost}"
         assert g.max_score > 0
+        assert g.pending_manual == sorted(g.manual), "written answers wait for a person, not scored 0"
+        if notebook == "2_mlp_pytorch":
+            assert g.manual == {"comparison_discussion"}
+
+
+def _cell_text(course, student, notebook, cell_id):
+    nb = nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{notebook}.ipynb", 4)
+    cell = next(c for c in nb.cells if grade_id(c) == cell_id)
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def test_comparison_reads_the_numpy_metrics_measured_in_the_same_run(gallery, course):
+    text = _cell_text(course, "reference", "2_mlp_pytorch", "comparison")
+    for label in ("wall time per epoch (ms)", "test accuracy (%)", "lines of model + training code"):
+        row = next(line for line in text.splitlines() if line.startswith(label))
+        numpy_value, torch_value = (float(v) for v in row[len(label):].split())
+        assert numpy_value > 0 and torch_value > 0, row
+    metrics = json.loads((course / "autograded" / "reference" / ASSIGNMENT / "numpy_metrics.json").read_text())
+    assert f"{metrics['test_accuracy'] * 100:12.1f}" in text, "the NumPy column must be part 1's measured accuracy"
+
+
+def test_comparison_explains_a_missing_numpy_run(gallery, course):
+    # torch-only submissions have no part 1 in their folder
+    text = _cell_text(course, "bug-fit_keeps_last_epoch", "2_mlp_pytorch", "comparison")
+    assert "numpy_metrics.json not found: run 1_mlp_numpy.ipynb to the end first" in text
 
 
 def test_blank_release_gets_zero_on_every_test(gallery):
@@ -46,10 +72,11 @@ def test_bug_loses_points_where_expected(gallery, bug):
                 f"{bug}: {cell} in {notebook} scored {score}/{max_score}; it should catch this bug"
 
 
-@pytest.mark.parametrize("variant", ["fair-harmless-warning", "fair-deleted-test-cells", "fair-other-seed"])
+@pytest.mark.parametrize("variant", ["fair-harmless-warning", "fair-deleted-test-cells", "fair-other-seed",
+                                     "fair-modulelist-mlp"])
 def test_fair_variants_get_full_marks(gallery, variant):
     for notebook, g in _grades_of(gallery, variant).items():
-        lost = {t: v for t, v in g.tests.items() if v[0] != v[1]}
+        lost = {t: v for t, v in g.autograded.items() if v[0] != v[1]}
         assert not lost, f"{variant} lost points in {notebook}: {lost}"
 
 

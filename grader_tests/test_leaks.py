@@ -23,6 +23,9 @@ def secret_lines(source_nb) -> set[str]:
     secret, public = set(), set()
     for cell in source_nb.cells:
         text = cell.source
+        if is_solution_cell(cell) and not REGION.search(text):  # a written answer: the whole cell is replaced
+            secret.update(filter(None, map(_significant, text.splitlines())))
+            continue
         for match in REGION.finditer(text):
             secret.update(filter(None, map(_significant, match.group(2).splitlines())))
         public.update(filter(None, map(_significant, REGION.sub("", text).splitlines())))
