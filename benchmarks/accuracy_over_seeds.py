@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 from gradekit.reference import load_reference  # noqa: E402
 
 NUMPY_THRESHOLD = 0.93  # keep in sync with test_final_accuracy in 1_mlp_numpy.ipynb
+TORCH_THRESHOLD = 0.93  # keep in sync with test_final_accuracy in 2_mlp_pytorch.ipynb
 
 
 def numpy_accuracies(seeds):
@@ -32,6 +33,29 @@ def numpy_accuracies(seeds):
         ref["train"](model, X_tr, y_tr, X_va, y_va, lr=0.1, batch_size=32, epochs=20, seed=seed)
         seconds = time.perf_counter() - t0
         rows.append((seed, ref["accuracy"](model.forward(X_te), y_te), seconds))
+    return rows
+
+
+def torch_accuracies(seeds):
+    import contextlib
+    import io
+
+    import torch
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        ref = load_reference("2_mlp_pytorch")
+    data = ref["load_digits_standardized"](seed=0)
+    device = torch.device("cpu")
+    rows = []
+    for seed in seeds:
+        train_loader, val_loader, test_loader = ref["make_loaders"](*data, batch_size=32, seed=seed)
+        torch.manual_seed(seed)
+        model = ref["MLP"](64, [128], 10)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        t0 = time.perf_counter()
+        ref["fit"](model, train_loader, val_loader, optimizer, torch.nn.CrossEntropyLoss(), device, 20)
+        seconds = time.perf_counter() - t0
+        rows.append((seed, ref["evaluate"](model, test_loader, device), seconds))
     return rows
 
 
@@ -53,6 +77,7 @@ def main():
     args = parser.parse_args()
     seeds = range(args.seeds)
     ok = report("1_mlp_numpy", numpy_accuracies(seeds), NUMPY_THRESHOLD)
+    ok &= report("2_mlp_pytorch", torch_accuracies(seeds), TORCH_THRESHOLD)
     return 0 if ok else 1
 
 
