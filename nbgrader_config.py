@@ -30,16 +30,27 @@ c.OverwriteCells.add_missing_cells = True
 # nbgrader scores a test cell 0 whenever it wrote anything to stderr, so a harmless library warning
 # (a deprecation notice, a font-cache message) would cost the student the cell's points. Move stderr
 # text into stdout after execution, before scores are computed; errors (exceptions) still fail the cell.
-from gradekit.nbgrader_ext import StderrToStdout  # noqa: E402
+from gradekit.nbgrader_ext import BoundedExecute, StderrToStdout  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern, LimitOutput, SaveAutoGrades)
+    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades)
 
-# nbgrader 0.9.6's default list, with StderrToStdout right after Execute.
+# nbgrader 0.9.6's default list, with Execute bounded in output size (BoundedExecute: a notebook that
+# prints gigabytes must not fill the grader's memory) and StderrToStdout right after it.
 c.Autograde.autograde_preprocessors = [
-    Execute, StderrToStdout, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+    BoundedExecute, StderrToStdout, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata,
 ]
+c.BoundedExecute.max_output_mb = 20
+
+# LMS exports (`python -m gradekit grade --zip FILE`, or `nbgrader zip_collect`): files named the way
+# Canvas names them, <login>_[late_]<user id>_<submission id>_<notebook file name>. Change the pattern
+# for another LMS; it must capture student_id and file_id (the notebook's file name).
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^_/]+)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+)$"
+
+# Limits per submission for the batch command (python -m gradekit grade); flags override them.
+c.BatchGrading.timeout = 600  # wall seconds for all notebooks of one submission (and its feedback)
+c.BatchGrading.memory_limit_mb = 4096  # resident memory of the grading process and its kernels together
 
 # Tiny MLPs are fastest on one thread, and kernels graded side by side must not oversubscribe the cores.
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):

@@ -10,6 +10,22 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
     sub.add_parser("demo", help="generate the release, autograde sample submissions, print the grade table")
+    g = sub.add_parser("grade", help="autograde submitted/ in parallel, with limits, statuses, export and report")
+    g.add_argument("assignment", nargs="?", default="assignment1")
+    g.add_argument("--jobs", type=int, help="submissions graded at once (default: one per core)")
+    g.add_argument("--student", nargs="+", help="grade only these students")
+    g.add_argument("--timeout", type=float, help="wall seconds per submission (default: nbgrader_config.py)")
+    g.add_argument("--memory-limit", type=int, help="MB per submission (default: nbgrader_config.py)")
+    g.add_argument("--force", action="store_true", help="regrade submissions that already have a result")
+    g.add_argument("--retry-failed", action="store_true", help="regrade submissions whose grading failed")
+    g.add_argument("--no-feedback", action="store_true", help="skip generating feedback")
+    g.add_argument("--zip", help="an LMS export (zip) to collect into submitted/ first (nbgrader zip_collect)")
+    g.add_argument("--scheduler", help="address of a dask.distributed scheduler to grade on (shared filesystem)")
+    g.add_argument("--course", default=None, help="course folder (default: this kit's folder)")
+    for name in ("export", "report"):
+        p = sub.add_parser(name, help=f"rewrite the grading {name} from stored results")
+        p.add_argument("assignment", nargs="?", default="assignment1")
+        p.add_argument("--course", default=None)
     args = parser.parse_args(argv)
 
     if args.command == "generate":
@@ -22,6 +38,27 @@ def main(argv=None) -> int:
                   "this version, or move gradebook.db away to start a new one.", file=sys.stderr)
             return 1
         print("release/ and solutions/ regenerated from source/")
+        return 0
+    if args.command == "grade":
+        from pathlib import Path
+
+        from . import ROOT
+        from .batch import Limits, grade
+        course = Path(args.course or ROOT)
+        limits = Limits.from_config(course, timeout=args.timeout, memory_mb=args.memory_limit)
+        grade(course, args.assignment, students=args.student, jobs=args.jobs, limits=limits, force=args.force,
+              retry_failed=args.retry_failed, feedback=not args.no_feedback, scheduler=args.scheduler,
+              zip_file=args.zip)
+        return 0
+    if args.command in ("export", "report"):
+        from pathlib import Path
+
+        from . import ROOT
+        from .export import write_export
+        from .report import write_report
+        course = Path(args.course or ROOT)
+        path = (write_export if args.command == "export" else write_report)(course, args.assignment)
+        print(path)
         return 0
     if args.command == "demo":
         from .demo import main as demo

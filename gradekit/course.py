@@ -103,14 +103,26 @@ class NotebookGrade:
         return sum(m for _, m in self.tests.values())
 
 
-def read_grades(course: Path, assignment: str = ASSIGNMENT) -> dict[tuple[str, str], NotebookGrade]:
-    """Scores of every graded cell, per (student, notebook), from the course's gradebook."""
-    from nbgrader.api import Gradebook
+def gradebook_url(course: Path) -> str:
+    """The gradebook nbgrader_config.py selects: NBGRADER_DB_URL, else gradebook.db in the course."""
+    return os.environ.get("NBGRADER_DB_URL", "sqlite:///" + str(Path(course) / "gradebook.db"))
 
-    db_url = os.environ.get("NBGRADER_DB_URL", "sqlite:///" + str(course / "gradebook.db"))
+
+def read_grades(course: Path, assignment: str = ASSIGNMENT, student: str | None = None
+                ) -> dict[tuple[str, str], NotebookGrade]:
+    """Scores of every graded cell, per (student, notebook), from the course's gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
     result = {}
-    with Gradebook(db_url) as gb:
-        for submission in gb.assignment_submissions(assignment):
+    with Gradebook(gradebook_url(course)) as gb:
+        if student is None:
+            submissions = gb.assignment_submissions(assignment)
+        else:
+            try:
+                submissions = [gb.find_submission(assignment, student)]
+            except MissingEntry:
+                submissions = []
+        for submission in submissions:
             for nb in submission.notebooks:
                 grade = NotebookGrade(submission.student.id, nb.name)
                 for g in nb.grades:

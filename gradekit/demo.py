@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import ROOT
 from .bugs import bug_named
+from .batch import grade
 from .course import ASSIGNMENT, generate, notebook_names, read_grades, run_nbgrader
 from .submissions import submission_with_edits, untouched_release, write_submission
 
@@ -59,13 +60,12 @@ def main(course: Path = ROOT) -> int:
     samples = sample_submissions(sandbox)
     for student, notebooks in samples.items():
         write_submission(sandbox, student, notebooks)
-    print(f"3/4 autograding {len(samples)} sample submissions with nbgrader ...", flush=True)
-    for student in samples:
-        t = time.perf_counter()
-        run_nbgrader(sandbox, "autograde", ASSIGNMENT, "--student", student, "--force")
-        print(f"    {student}: {time.perf_counter() - t:.1f} s", flush=True)
+    print(f"3/4 autograding {len(samples)} sample submissions (python -m gradekit grade --course demo) ...",
+          flush=True)
+    grade(sandbox, ASSIGNMENT, jobs=2, progress=False)
     print("4/4 grade table\n")
     print(format_table(read_grades(sandbox), set(samples)))
-    print(f"\ndone in {time.perf_counter() - t0:.0f} s; graded notebooks in demo/autograded/, "
-          f"gradebook demo/gradebook.db")
+    print(f"\ndone in {time.perf_counter() - t0:.0f} s; graded notebooks in demo/autograded/, gradebook "
+          f"demo/gradebook.db, statuses in demo/grading/{ASSIGNMENT}/grades.csv, class report in "
+          f"demo/grading/{ASSIGNMENT}/report/report.html")
     return 0

@@ -1,0 +1,45 @@
+"""CSV export with each submission's status beside its score (`python -m gradekit export`)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from .course import ASSIGNMENT
+
+COLUMNS = ["student_id", "status", "reason", "score", "max_score", "manual_points_pending", "flags",
+           "grading_seconds", "graded_at", "submission_sha"]
+
+
+def export_rows(course: Path, assignment: str = ASSIGNMENT) -> list[dict]:
+    from .batch import ResultStore, submitted_students
+
+    results = ResultStore(course, assignment).all()
+    rows = []
+    for student in sorted(set(submitted_students(course, assignment)) | set(results)):
+        r = results.get(student)
+        if r is None:
+            rows.append({"student_id": student, "status": "not graded", "reason": "no current grading result"})
+            continue
+        rows.append({
+            "student_id": student, "status": r.status, "reason": r.reason,
+            # a failed submission has no score: an empty cell, never a 0 that looks like a grade
+            "score": "" if r.score is None else f"{r.score:g}",
+            "max_score": "" if r.max_score is None else f"{r.max_score:g}",
+            "manual_points_pending": f"{r.manual_pending:g}" if r.manual_pending else "",
+            "flags": "; ".join(r.flags), "grading_seconds": f"{r.seconds:.1f}", "graded_at": r.graded_at,
+            "submission_sha": r.submission_sha,
+        })
+    return rows
+
+
+def write_export(course: Path, assignment: str = ASSIGNMENT) -> Path:
+    path = Path(course) / "grading" / assignment / "grades.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        for row in export_rows(course, assignment):
+            writer.writerow({k: row.get(k, "") for k in COLUMNS})
+    tmp.replace(path)
+    return path

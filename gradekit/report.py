@@ -1,0 +1,102 @@
+"""Class report after grading: per-test pass rates, score histogram, grading times (PNG + HTML)."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from .course import ASSIGNMENT
+
+
+def pass_rates(results) -> list[tuple[str, float, int]]:
+    """(test, share of graded submissions with full marks, n) for every autograded test, worst first."""
+    totals: dict[str, list[int]] = {}
+    for r in results:
+        if r.status == "failed":
+            continue
+        for test, (score, max_score) in r.tests.items():
+            if score is None:  # written answers waiting for a person
+                continue
+            passed, n = totals.setdefault(test, [0, 0])
+            totals[test] = [passed + (score >= max_score), n + 1]
+    return sorted(((t, p / n, n) for t, (p, n) in totals.items()), key=lambda x: (x[1], x[0]))
+
+
+def _figures(results, folder: Path) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figures = []
+    rates = pass_rates(results)
+    if rates:
+        fig, ax = plt.subplots(figsize=(8, 0.28 * len(rates) + 1.2))
+        ax.barh([t for t, _, _ in rates], [100 * p for _, p, _ in rates], color="tab:blue")
+        ax.invert_yaxis()
+        ax.set(xlabel="% of graded submissions with full marks", xlim=(0, 100), title="Pass rate per test")
+        ax.tick_params(axis="y", labelsize=7)
+        fig.tight_layout()
+        fig.savefig(folder / "pass_rates.png", dpi=110)
+        plt.close(fig)
+        figures.append(("pass_rates.png", "Pass rate per test (most failed first)"))
+    scored = [100 * r.score / r.max_score for r in results if r.score is not None and r.max_score]
+    if scored:
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        ax.hist(scored, bins=20, range=(0, 100), color="tab:green")
+        ax.set(xlabel="score (% of points, written answers not yet graded count 0)", ylabel="submissions",
+               title="Score distribution")
+        fig.tight_layout()
+        fig.savefig(folder / "scores.png", dpi=110)
+        plt.close(fig)
+        figures.append(("scores.png", "Score distribution"))
+    if results:
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        for status, color in (("graded", "tab:green"), ("needs_manual", "tab:orange"), ("failed", "tab:red")):
+            secs = [r.seconds for r in results if r.status == status]
+            if secs:
+                ax.hist(secs, bins=20, alpha=0.7, color=color, label=f"{status} ({len(secs)})")
+        ax.set(xlabel="seconds per submission", ylabel="submissions", title="Grading time")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(folder / "grading_time.png", dpi=110)
+        plt.close(fig)
+        figures.append(("grading_time.png", "Grading time per submission"))
+    return figures
+
+
+def write_report(course: Path, assignment: str = ASSIGNMENT) -> Path:
+    from .batch import ResultStore
+
+    folder = Path(course) / "grading" / assignment / "report"
+    folder.mkdir(parents=True, exist_ok=True)
+    results = list(ResultStore(course, assignment).all().values())
+    figures = _figures(results, folder)
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    esc = html.escape
+    rows = "".join(f"<tr><td>{esc(s)}</td><td>{n}</td></tr>" for s, n in sorted(counts.items()))
+    worst = "".join(f"<tr><td>{esc(t)}</td><td>{100 * p:.0f}%</td><td>{n}</td></tr>"
+                    for t, p, n in pass_rates(results)[:10])
+    attention = "".join(
+        f"<tr><td>{esc(r.student)}</td><td>{esc(r.status)}</td><td>{esc(r.reason or '; '.join(r.flags))}</td></tr>"
+        for r in results if r.status == "failed" or r.flags)
+    images = "".join(f'<figure><img src="{name}" alt="{esc(title)}"><figcaption>{esc(title)}</figcaption></figure>'
+                     for name, title in figures)
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{esc(assignment)}: class report</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:.2em .6em}}img{{max-width:100%}}</style></head><body>
+<h1>{esc(assignment)}: class report</h1>
+<h2>Status of the {len(results)} graded submissions</h2>
+<table><tr><th>status</th><th>submissions</th></tr>{rows}</table>
+<h2>Most failed tests (the common mistakes)</h2>
+<table><tr><th>test</th><th>full marks</th><th>submissions</th></tr>{worst}</table>
+<h2>Needs a TA's attention</h2>
+<table><tr><th>student</th><th>status</th><th>reason or flags</th></tr>{attention}</table>
+{images}
+</body></html>
+"""
+    path = folder / "report.html"
+    path.write_text(page)
+    return path
