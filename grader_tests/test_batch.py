@@ -1,0 +1,201 @@
+"""The TA batch command (`python -m gradekit grade`): same grades as serial nbgrader, every status,
+limits, honest export, SIGKILL-and-resume, the Dask path, zip input and the class report."""
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gradekit import ROOT
+from gradekit.batch import Limits, grade
+from gradekit.bugs import bug_named
+from gradekit.course import ASSIGNMENT, gradebook_url, nbgrader_env, read_grades, run_nbgrader
+from gradekit.submissions import Edit, submission_with_edits, untouched_release, write_submission
+
+NUMPY, TORCH = "1_mlp_numpy", "2_mlp_pytorch"
+
+
+def new_course(path: Path) -> Path:
+    path.mkdir(parents=True)
+    shutil.copytree(ROOT / "source", path / "source")
+    shutil.copy(ROOT / "nbgrader_config.py", path)
+    run_nbgrader(path, "generate_assignment", ASSIGNMENT)
+    return path
+
+
+def solved_with(course, notebooks, code_edits=()):
+    return submission_with_edits(course, notebooks, code_edits)
+
+
+def inject(notebook, cell, code):
+    """An edit that runs `code` whenever the standardize function is called."""
+    return Edit(notebook, cell, '    mean = X_train.mean(axis=0)', code + '\n    mean = X_train.mean(axis=0)')
+
+
+def write_broken(course, student, notebook=NUMPY):
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{notebook}.ipynb").write_text('{"cells": [ this is not json')
+
+
+def export(course) -> dict[str, dict]:
+    with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+def cell_scores(course):
+    return {(s, nb, t): v for (s, nb), g in read_grades(course).items() for t, v in g.tests.items()}
+
+
+MIXED = {
+    "reference": lambda c: solved_with(c, [NUMPY, TORCH]),
+    "blank": lambda c: untouched_release(c, [NUMPY, TORCH]),
+    "bug-bias": lambda c: solved_with(c, [NUMPY, TORCH], bug_named("bias_grad_mean").edits),
+    "bug-zero-grad": lambda c: solved_with(c, [NUMPY, TORCH], bug_named("missing_zero_grad").edits),
+    "numpy-only": lambda c: solved_with(c, [NUMPY]),
+    "kernel-exit": lambda c: solved_with(c, [NUMPY], [inject(NUMPY, "standardize", "    import os; os._exit(1)")]),
+}
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    """The same mixed batch graded by serial `nbgrader autograde` (course a) and the kit (course b)."""
+    root = tmp_path_factory.mktemp("batch")
+    courses = {name: new_course(root / name) for name in ("serial", "kit")}
+    for course in courses.values():
+        for student, make in MIXED.items():
+            write_submission(course, student, make(course))
+        write_broken(course, "broken-json")
+    serial = run_nbgrader(courses["serial"], "autograde", ASSIGNMENT, check=False)
+    results = grade(courses["kit"], ASSIGNMENT, jobs=2, progress=False)
+    return courses, serial, results
+
+
+def test_parallel_grades_equal_serial_nbgrader(mixed):
+    courses, serial, results = mixed
+    ok = [s for s, r in results.items() if r.status != "failed"]
+    assert sorted(ok) == ["blank", "bug-bias", "bug-zero-grad", "numpy-only", "reference"]
+    kit, ref = cell_scores(courses["kit"]), cell_scores(courses["serial"])
+    kit_ok = {k: v for k, v in kit.items() if k[0] in ok}
+    ref_ok = {k: v for k, v in ref.items() if k[0] in ok}
+    assert kit_ok == ref_ok and len(kit_ok) > 60
+    for student in ("broken-json", "kernel-exit"):  # nbgrader fails these too
+        assert f"for student '{student}'" in serial.stderr
+
+
+def test_every_submission_ends_in_one_honest_status(mixed):
+    courses, _, results = mixed
+    assert results["reference"].status == "needs_manual" and results["reference"].manual_pending == 4
+    assert results["blank"].status == "graded" and results["blank"].score == 0
+    assert results["broken-json"].status == "failed" and results["broken-json"].reason == "invalid notebook"
+    assert results["kernel-exit"].status == "failed" and results["kernel-exit"].reason == "kernel died"
+    assert "missing notebook 2_mlp_pytorch" in results["numpy-only"].flags
+    rows = export(courses["kit"])
+    assert rows["kernel-exit"]["status"] == "failed" and rows["kernel-exit"]["score"] == ""
+    assert rows["reference"]["manual_points_pending"] == "4"
+    assert float(rows["bug-bias"]["score"]) < float(rows["reference"]["score"])
+    # a failed submission leaves nothing in the gradebook that could pass for a grade
+    assert not [k for k in cell_scores(courses["kit"]) if k[0] in ("kernel-exit", "broken-json")]
+
+
+def test_feedback_and_class_report(mixed):
+    courses, _, _ = mixed
+    course = courses["kit"]
+    assert (course / "feedback" / "reference" / ASSIGNMENT / f"{NUMPY}.html").exists()
+    report = course / "grading" / ASSIGNMENT / "report"
+    page = (report / "report.html").read_text()
+    for png in ("pass_rates.png", "scores.png", "grading_time.png"):
+        assert f'src="{png}"' in page and (report / png).stat().st_size > 5000
+    assert "kernel died" in page and "1_mlp_numpy:test_linear_backward" in page
+
+
+def test_limits_and_a_failed_regrade(tmp_path):
+    course = new_course(tmp_path / "limits")
+    hang = "    while True:\n        try:\n            time.sleep(0.01)\n        except KeyboardInterrupt:\n            pass"
+    hog = "    blocks = []\n    while True:\n        blocks.append(np.ones(2**24))"
+    chatty = "    for _ in range(3000):\n        print('x' * 10000)"
+    for student, code in (("hang", hang), ("hog", hog), ("chatty", chatty)):
+        write_submission(course, student, solved_with(course, [NUMPY], [inject(NUMPY, "standardize", code)]))
+    results = grade(course, ASSIGNMENT, jobs=2, limits=Limits(timeout=30, memory_mb=1500), feedback=False,
+                    progress=False)
+    assert results["hang"].status == "failed" and results["hang"].reason.startswith("timeout")
+    assert results["hog"].status == "failed" and results["hog"].reason.startswith("memory")
+    assert results["chatty"].status == "graded" and "output truncated" in results["chatty"].flags
+    graded = nbformat.read(course / "autograded" / "chatty" / ASSIGNMENT / f"{NUMPY}.ipynb", 4)
+    assert len(nbformat.writes(graded)) < 30e6
+
+    # a re-grade that fails must not leave the earlier grade looking current
+    write_broken(course, "chatty")
+    again = grade(course, ASSIGNMENT, jobs=1, feedback=False, progress=False)
+    assert again["chatty"].status == "failed" and again["hang"].status == "failed"
+    assert export(course)["chatty"]["score"] == ""
+    assert not (course / "autograded" / "chatty").joinpath(ASSIGNMENT).exists()
+    assert not [k for k in cell_scores(course) if k[0] == "chatty"]
+
+
+def _numpy_batch(course):
+    write_submission(course, "a-reference", solved_with(course, [NUMPY]))
+    for name in ("sgd_wrong_sign", "relu_in_place", "zero_init", "ce_no_clip"):
+        write_submission(course, f"b-{name}", solved_with(course, [NUMPY], bug_named(name).edits))
+
+
+def _comparable(rows):
+    return {s: {k: v for k, v in r.items() if k not in ("grading_seconds", "graded_at")} for s, r in rows.items()}
+
+
+def test_sigkill_half_way_then_resume(tmp_path):
+    killed, whole = new_course(tmp_path / "killed"), new_course(tmp_path / "whole")
+    for course in (killed, whole):
+        _numpy_batch(course)
+    grade(whole, ASSIGNMENT, jobs=2, feedback=False, progress=False)
+
+    cmd = [sys.executable, "-m", "gradekit", "grade", "--course", str(killed), "--jobs", "1", "--no-feedback"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    results = killed / "grading" / ASSIGNMENT / "results"
+    deadline = time.monotonic() + 240
+    while len(list(results.glob("*.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = {p.stem for p in results.glob("*.json")}
+    assert 2 <= len(done_before) < 5, f"the batch was not killed half way: {done_before}"
+    time.sleep(1)
+
+    out = subprocess.run(cmd, cwd=ROOT, env=nbgrader_env(), capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"{len(done_before)} already graded" in out.stdout
+    regraded = {line.split()[0] for line in out.stdout.splitlines() if line.startswith(("a-", "b-"))}
+    assert regraded == {"a-reference", *(f"b-{n}" for n in ("sgd_wrong_sign", "relu_in_place", "zero_init",
+                                                            "ce_no_clip"))} - done_before
+    assert _comparable(export(killed)) == _comparable(export(whole))
+    assert cell_scores(killed).keys() == cell_scores(whole).keys()
+    assert {k: v for k, v in cell_scores(killed).items()} == {k: v for k, v in cell_scores(whole).items()}
+
+
+def test_dask_cluster_and_zip_input(tmp_path, monkeypatch):
+    from dask.distributed import LocalCluster
+
+    course = new_course(tmp_path / "dask")
+    lms = tmp_path / "lms_export.zip"
+    with zipfile.ZipFile(lms, "w") as z:
+        for login, nb in (("jdoe", solved_with(course, [NUMPY])[NUMPY]),
+                          ("asmith", solved_with(course, [NUMPY], bug_named("bias_grad_mean").edits)[NUMPY])):
+            z.writestr(f"{login}_1234_5678_{NUMPY}.ipynb", nbformat.writes(nb))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        results = grade(course, ASSIGNMENT, scheduler=cluster.scheduler_address, zip_file=lms, feedback=False,
+                        progress=False)
+    assert (course / "submitted" / "jdoe" / ASSIGNMENT / f"{NUMPY}.ipynb").exists()
+    assert results["jdoe"].status == "graded" and results["jdoe"].score == 46
+    assert results["asmith"].status == "graded" and results["asmith"].tests[f"{NUMPY}:test_linear_backward"][0] == 0
+    assert gradebook_url(course).startswith("sqlite:///")
