@@ -10,9 +10,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 c.CourseDirectory.course_id = "deep-learning-101"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.solution_directory = "solutions"
-# Files the notebooks write when an instructor runs them in source/ (metrics for the comparison) are
-# never copied into release/, solutions/ or a student's autograded folder.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*_metrics.json"]
+# Files the notebooks write when an instructor runs them in source/ (metrics for the comparison), and
+# the instructor's list of equivalent mutants (python -m gradekit strength), are never copied into
+# release/, solutions/ or a student's autograded folder.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*_metrics.json",
+                            "strength_equivalents.json"]
 # Embedded default: an SQLite gradebook in the course folder. To use a database server instead, set
 # NBGRADER_DB_URL, e.g. postgresql://user:password@host/gradebook (see README).
 c.CourseDirectory.db_url = os.environ.get(

@@ -22,6 +22,15 @@ def main(argv=None) -> int:
     g.add_argument("--zip", help="an LMS export (zip) to collect into submitted/ first (nbgrader zip_collect)")
     g.add_argument("--scheduler", help="address of a dask.distributed scheduler to grade on (shared filesystem)")
     g.add_argument("--course", default=None, help="course folder (default: this kit's folder)")
+    st = sub.add_parser("strength", help="mutation testing of the hidden tests: kill rate, survivors, report")
+    st.add_argument("assignment", nargs="?", default="assignment1")
+    st.add_argument("--notebook", nargs="+", help="only these notebooks (names without .ipynb)")
+    st.add_argument("--jobs", type=int, help="mutants graded at once (default: one per core)")
+    st.add_argument("--sample", type=int, help="grade a random sample of this many mutants per notebook")
+    st.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    st.add_argument("--timeout", type=float, default=120.0, help="wall seconds per mutant")
+    st.add_argument("--min-kill-rate", type=float, help="exit 1 when the overall kill rate is below this (0-1)")
+    st.add_argument("--course", default=None)
     for name in ("export", "report"):
         p = sub.add_parser(name, help=f"rewrite the grading {name} from stored results")
         p.add_argument("assignment", nargs="?", default="assignment1")
@@ -50,6 +59,23 @@ def main(argv=None) -> int:
               retry_failed=args.retry_failed, feedback=not args.no_feedback, scheduler=args.scheduler,
               zip_file=args.zip)
         return 0
+    if args.command == "strength":
+        from pathlib import Path
+
+        from . import ROOT
+        from .strength import run
+        course = Path(args.course or ROOT)
+        report = run(course, args.assignment, notebooks=args.notebook, jobs=args.jobs, sample=args.sample,
+                     seed=args.seed, timeout=args.timeout)
+        overall = report["summary"]["all"]
+        rate = overall["kill_rate"] or 0.0
+        print(f"kill rate {100 * rate:.1f}% ({overall['killed']} killed, {overall['survived']} survived, "
+              f"{overall['equivalent']} equivalent) in {report['seconds']:.0f} s; report in "
+              f"grading/{args.assignment}/strength/strength.md")
+        for key in sorted(k for k in report["summary"] if k != "all" and ":" not in k):
+            g = report["summary"][key]
+            print(f"  {key}: {100 * (g['kill_rate'] or 0):.1f}% of {g['total'] - g['equivalent']}")
+        return 1 if args.min_kill_rate is not None and rate < args.min_kill_rate else 0
     if args.command in ("export", "report"):
         from pathlib import Path
 

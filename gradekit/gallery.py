@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .alternatives import ALTERNATIVES
 from .bugs import ALL_BUGS, NUMPY, TORCH, bug_named
 from .submissions import Edit, grade_id, submission_with_edits, untouched_release
 
@@ -60,6 +61,11 @@ def gallery_submissions(course: Path, notebooks: list[str]) -> dict[str, Submiss
         for cell_id in bug.caught_by:
             _empty_cell(tampered[NUMPY], cell_id)
         subs["tampered-emptied-tests"] = Submission("tampered", tampered, {NUMPY: set(bug.caught_by)})
+
+    for name, edits in ALTERNATIVES.items():
+        touched = sorted({e.notebook for e in edits})
+        if set(touched) <= set(notebooks):
+            subs[f"alt-{name}"] = Submission("fair", submission_with_edits(course, touched, edits))
 
     if TORCH in notebooks:
         module_list = Edit(TORCH, "mlp", "self.net = nn.Sequential(*layers)",

@@ -8,6 +8,7 @@ import re
 import nbformat
 import pytest
 
+from gradekit.alternatives import ALTERNATIVES
 from gradekit.bugs import ALL_BUGS
 from gradekit.course import ASSIGNMENT, notebook_names
 from gradekit.gallery import gallery_submissions
@@ -73,7 +74,7 @@ def test_bug_loses_points_where_expected(gallery, bug):
 
 
 @pytest.mark.parametrize("variant", ["fair-harmless-warning", "fair-deleted-test-cells", "fair-other-seed",
-                                     "fair-modulelist-mlp"])
+                                     "fair-modulelist-mlp"] + [f"alt-{name}" for name in ALTERNATIVES])
 def test_fair_variants_get_full_marks(gallery, variant):
     for notebook, g in _grades_of(gallery, variant).items():
         lost = {t: v for t, v in g.autograded.items() if v[0] != v[1]}

@@ -1,0 +1,96 @@
+"""The grader strength command: mutants from the syntax tree, graded like submissions, kill rates."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import nbformat
+import pytest
+
+from gradekit import ROOT
+from gradekit.alternatives import ALTERNATIVES
+from gradekit.mutants import cell_mutants, notebook_mutants
+from gradekit.strength import EQUIVALENTS_FILE, run
+from gradekit.submissions import apply_edit
+
+TINY_SOLUTION = """def scale(x, k):
+    \"\"\"x * k + 1 for positive k, else 1.\"\"\"
+    ### BEGIN SOLUTION
+    if k > 0:
+        return x * k + 1
+    return 1
+    ### END SOLUTION
+"""
+
+
+def _tiny_course(root):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    meta = lambda **kw: {"nbgrader": {"schema_version": 3, "task": False, **kw}}  # noqa: E731
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("Compute $x k + 1$."),
+        nbformat.v4.new_code_cell(TINY_SOLUTION, metadata=meta(grade=False, solution=True, locked=False,
+                                                                grade_id="scale")),
+        nbformat.v4.new_code_cell("assert scale(2, 3) == 7\n### BEGIN HIDDEN TESTS\nassert scale(0, 5) == 1\n"
+                                  "### END HIDDEN TESTS",
+                                  metadata=meta(grade=True, solution=False, locked=True, points=1,
+                                                grade_id="test_scale")),
+    ]
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"c{i}"
+    (root / "source" / "tiny").mkdir(parents=True)
+    nbformat.write(nb, root / "source" / "tiny" / "tiny.ipynb")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    return root
+
+
+def test_mutants_come_from_the_syntax_tree_inside_solution_regions():
+    mutants = cell_mutants("tiny", "scale", TINY_SOLUTION)
+    changes = {(m.operator, m.original, m.replacement) for m in mutants}
+    assert ("comparison operator", "k > 0", "k >= 0") in changes
+    assert ("arithmetic operator", "x * k + 1", "x * k - 1") in changes
+    assert ("arithmetic operator", "x * k", "x / k") in changes
+    assert ("constant nudged", "1", "2") in changes
+    assert all(m.line >= 4 for m in mutants), "the signature and docstring are not mutated"
+    assert len({m.id for m in mutants}) == len(mutants)
+
+
+def test_real_notebooks_have_every_kind_of_mutant():
+    ops = {m.operator for nb in ("1_mlp_numpy", "2_mlp_pytorch")
+           for m in notebook_mutants(ROOT / "source" / "assignment1" / f"{nb}.ipynb", nb)}
+    for op in ("arithmetic operator", "comparison operator", "axis flipped", "keepdims dropped", "constant nudged",
+               ".T dropped", "statement deleted", "= -> +=", "sum -> mean", "max -> min", "dim flipped"):
+        assert op in ops, op
+
+
+def test_strength_on_a_tiny_notebook_with_equivalents(tmp_path):
+    course = _tiny_course(tmp_path / "tiny")
+    report = run(course, "tiny", jobs=2, timeout=60, out_dir=tmp_path / "out", progress=False)
+    by_change = {(r["operator"], r["change"].split(": ", 2)[-1]): r for r in report["mutants"]}
+    ge = by_change[("comparison operator", "`k > 0` -> `k >= 0`")]
+    assert ge["status"] == "survived" and "+    if k >= 0:" in ge["diff"]
+    assert by_change[("arithmetic operator", "`x * k + 1` -> `x * k - 1`")]["caught_by"] == ["tiny:test_scale"]
+    all_ = report["summary"]["all"]
+    assert 0 < all_["kill_rate"] < 1 and all_["equivalent"] == 0
+    md = (tmp_path / "out" / "strength.md").read_text()
+    assert "## Survivors" in md and "k >= 0" in md and (tmp_path / "out" / "kill_rate.png").exists()
+
+    (course / "source" / "tiny" / EQUIVALENTS_FILE).write_text(json.dumps(
+        {ge["id"]: {"mutant": ge["change"], "reason": "k is never 0 in this exercise"}}))
+    again = run(course, "tiny", jobs=2, timeout=60, out_dir=tmp_path / "out2", progress=False)["summary"]["all"]
+    assert again["equivalent"] == 1 and again["total"] == all_["total"]
+    assert again["kill_rate"] == again["killed"] / (again["total"] - 1) > all_["kill_rate"]
+
+
+@pytest.mark.parametrize("name", sorted(ALTERNATIVES))
+def test_alternative_edits_apply(name):
+    for edit in ALTERNATIVES[name]:
+        apply_edit(nbformat.read(ROOT / "source" / "assignment1" / f"{edit.notebook}.ipynb", 4), edit)
+
+
+def test_sampled_kill_rate_of_both_notebooks_is_at_least_90_percent(tmp_path):
+    report = run(ROOT, "assignment1", jobs=2, sample=10, seed=1, timeout=120, out_dir=tmp_path, progress=False)
+    s = report["summary"]
+    for nb in ("1_mlp_numpy", "2_mlp_pytorch"):
+        assert s[nb]["total"] == 10
+    assert s["all"]["kill_rate"] >= 0.9, (tmp_path / "strength.md").read_text()
