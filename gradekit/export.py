@@ -11,15 +11,28 @@ COLUMNS = ["student_id", "status", "reason", "score", "max_score", "manual_point
 
 
 def export_rows(course: Path, assignment: str = ASSIGNMENT) -> list[dict]:
-    from .batch import ResultStore, submitted_students
+    """One row per student. Scores come from the gradebook as it is now, so manual grades entered in
+    formgrader after the batch are included (and needs_manual becomes graded once all are in); a
+    submission whose grading failed stays failed, with no score."""
+    from .batch import GRADED, NEEDS_MANUAL, ResultStore, submitted_students
+    from .course import read_grades
 
     results = ResultStore(course, assignment).all()
+    current = {}
+    for (student, _), g in read_grades(course, assignment).items():
+        current.setdefault(student, []).append(g)
     rows = []
     for student in sorted(set(submitted_students(course, assignment)) | set(results)):
         r = results.get(student)
         if r is None:
             rows.append({"student_id": student, "status": "not graded", "reason": "no current grading result"})
             continue
+        if r.status != "failed" and student in current:
+            grades = current[student]
+            r.score = sum(g.score for g in grades)
+            r.max_score = sum(g.max_score for g in grades)
+            r.manual_pending = sum(g.tests[t][1] for g in grades for t in g.pending_manual)
+            r.status = NEEDS_MANUAL if r.manual_pending else GRADED
         rows.append({
             "student_id": student, "status": r.status, "reason": r.reason,
             # a failed submission has no score: an empty cell, never a 0 that looks like a grade

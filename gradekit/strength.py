@@ -85,19 +85,23 @@ def run(course: Path = ROOT, assignment: str = ASSIGNMENT, notebooks=None, jobs=
                         feedback=False, progress=progress, out=open(out_dir / "grading.log", "w"))
     seconds = time.perf_counter() - t0
 
+    def own_tests(result, nb):
+        """Tests of notebook nb only: a one-notebook submission also has 0-score rows for the others."""
+        return {t: v for t, v in result.tests.items() if t.startswith(f"{nb}:")}
+
     for nb in notebooks:
         ref = results[f"reference-{nb}"]
-        lost = {t: v for t, v in ref.tests.items() if v[0] != v[1]}
+        lost = {t: v for t, v in own_tests(ref, nb).items() if v[0] != v[1]}
         if ref.status == "failed" or lost:
             raise RuntimeError(f"the reference of {nb} does not get full marks ({ref.reason or lost}): "
                                "fix the tests before measuring their strength")
-    all_tests = sorted({t for nb in notebooks for t in results[f"reference-{nb}"].tests})
+    all_tests = sorted({t for nb in notebooks for t in own_tests(results[f"reference-{nb}"], nb)})
     sources = {nb: {grade_id(c): c.source for c in nbformat.read(course / "source" / assignment / f"{nb}.ipynb",
                                                                   as_version=4).cells} for nb in notebooks}
     rows = []
     for m in mutants:
         r = results[f"m-{m.id}"]
-        caught = [t for t, (s, mx) in r.tests.items() if s is not None and s < mx]
+        caught = [t for t, (s, mx) in own_tests(r, m.notebook).items() if s is not None and s < mx]
         if r.status == "failed":
             caught = [f"(grading failed: {r.reason})"]
         status = "killed" if caught else "equivalent" if m.id in equivalents else "survived"
