@@ -77,9 +77,9 @@ def run(course: Path = ROOT, assignment: str = ASSIGNMENT, notebooks=None, jobs=
     with tempfile.TemporaryDirectory() as tmp:
         sandbox = _sandbox(course, assignment, Path(tmp))
         for nb in notebooks:
-            write_submission(sandbox, f"reference-{nb}", {nb: solved_notebook(sandbox, nb, assignment)})
+            write_submission(sandbox, f"reference-{nb}", {nb: solved_notebook(sandbox, nb, assignment)}, assignment)
         for m in mutants:
-            write_submission(sandbox, f"m-{m.id}", {m.notebook: mutant_submission(sandbox, assignment, m)})
+            write_submission(sandbox, f"m-{m.id}", {m.notebook: mutant_submission(sandbox, assignment, m)}, assignment)
         print(f"grading {len(mutants)} mutants of {', '.join(notebooks)} (+ the reference) ...")
         results = grade(sandbox, assignment, jobs=jobs, limits=Limits(timeout=timeout, memory_mb=4096),
                         feedback=False, progress=progress, out=open(out_dir / "grading.log", "w"))
