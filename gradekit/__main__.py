@@ -31,6 +31,9 @@ def main(argv=None) -> int:
     st.add_argument("--timeout", type=float, default=120.0, help="wall seconds per mutant")
     st.add_argument("--min-kill-rate", type=float, help="exit 1 when the overall kill rate is below this (0-1)")
     st.add_argument("--course", default=None)
+    ck = sub.add_parser("check", help="students: run a notebook's visible tests; exit 1 if any fails")
+    ck.add_argument("notebook")
+    ck.add_argument("--timeout", type=int, default=120, help="seconds per cell")
     for name in ("export", "report"):
         p = sub.add_parser(name, help=f"rewrite the grading {name} from stored results")
         p.add_argument("assignment", nargs="?", default="assignment1")
@@ -59,6 +62,9 @@ def main(argv=None) -> int:
               retry_failed=args.retry_failed, feedback=not args.no_feedback, scheduler=args.scheduler,
               zip_file=args.zip)
         return 0
+    if args.command == "check":
+        from .selfcheck import check
+        return check(args.notebook, timeout=args.timeout)
     if args.command == "strength":
         from pathlib import Path
 

@@ -1,7 +1,6 @@
 """Run nbgrader on a course folder and read its gradebook."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -136,7 +135,3 @@ def read_grades(course: Path, assignment: str = ASSIGNMENT, student: str | None 
 
 def notebook_names(course: Path = ROOT, assignment: str = ASSIGNMENT) -> list[str]:
     return sorted(p.stem for p in (course / "source" / assignment).glob("*.ipynb"))
-
-
-def load_json(path: Path):
-    return json.loads(Path(path).read_text())

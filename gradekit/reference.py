@@ -6,7 +6,6 @@ seeds) without running the whole notebook through a kernel.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from pathlib import Path
 

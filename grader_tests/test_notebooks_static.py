@@ -1,6 +1,8 @@
 """Structure of the source notebooks and the bug catalogue, checked without running anything."""
 from __future__ import annotations
 
+import ast
+
 import nbformat
 import pytest
 
@@ -42,17 +44,13 @@ def test_every_stub_is_taught_first(name):
             assert "### BEGIN SOLUTION" in cell.source, f"{grade_id(cell)} has no solution region"
 
 
-def _returns_nothing(func: "ast.FunctionDef") -> bool:
-    import ast
-
+def _returns_nothing(func: ast.FunctionDef) -> bool:
     return not any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(func))
 
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_test_cells_do_not_end_in_a_value(name):
     """A test cell whose last line displays a number is scored by nbgrader as partial credit."""
-    import ast
-
     def parse(cell):
         return ast.parse("\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith("%")))
 

@@ -1,0 +1,54 @@
+"""`python -m gradekit check`: the student's self-check exits non-zero when a visible test fails."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import nbformat
+
+from gradekit import ROOT
+from gradekit.bugs import bug_named
+from gradekit.course import nbgrader_env
+from gradekit.submissions import submission_with_edits
+
+NB = "1_mlp_numpy"
+
+
+def _check(path):
+    return subprocess.run([sys.executable, "-m", "gradekit", "check", str(path)], cwd=ROOT, env=nbgrader_env(),
+                          capture_output=True, text=True, timeout=300)
+
+
+def _student_folder(tmp_path, nb):
+    folder = tmp_path / "student"
+    folder.mkdir()
+    shutil.copy(ROOT / "release" / "assignment1" / "mlp_utils.py", folder)
+    nbformat.write(nb, folder / f"{NB}.ipynb")
+    return folder / f"{NB}.ipynb"
+
+
+def test_solved_notebook_passes_with_exit_0(course, tmp_path):
+    path = _student_folder(tmp_path, submission_with_edits(course, [NB])[NB])
+    before = path.read_bytes()
+    out = _check(path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "pass  test_linear_backward (4 pts)" in out.stdout and "FAIL" not in out.stdout
+    assert path.read_bytes() == before, "the check must not modify the student's notebook"
+
+
+def test_a_failing_visible_test_exits_1_with_one_line_per_test(course, tmp_path):
+    path = _student_folder(tmp_path, submission_with_edits(course, [NB], bug_named("bias_grad_mean").edits)[NB])
+    out = _check(path)
+    assert out.returncode == 1
+    fail = [line for line in out.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(fail) >= 1 and fail[0].startswith("FAIL  test_linear_backward (4 pts): AssertionError: linear backward: db")
+
+
+def test_untouched_release_and_unreadable_files(course, tmp_path):
+    release = nbformat.read(ROOT / "release" / "assignment1" / f"{NB}.ipynb", 4)
+    out = _check(_student_folder(tmp_path, release))
+    assert out.returncode == 1 and "NotImplementedError" in out.stdout
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("{ not json")
+    assert _check(broken).returncode == 2
