@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import time
 import urllib.request
+
+import nbformat
 
 import pytest
 from playwright.sync_api import expect
@@ -20,21 +23,28 @@ from .lab_server import LabServer
 NOTEBOOKS = ["1_mlp_numpy", "2_mlp_pytorch"]
 
 
-def wait_for_kernel(server: LabServer, timeout=90):
-    """The toolbar says idle before the kernel is connected: ask the server for a connected, idle kernel."""
+def wait_for_kernel(server: LabServer, path: str, timeout=90):
+    """The toolbar says idle before the kernel is connected: ask the server for this notebook's session
+    and wait until its kernel has a connection and is idle."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        kernels = json.load(urllib.request.urlopen(f"{server.url}/api/kernels?token={server.token}"))
-        if any(k.get("connections", 0) > 0 and k.get("execution_state") == "idle" for k in kernels):
+        sessions = json.load(urllib.request.urlopen(f"{server.url}/api/sessions?token={server.token}"))
+        kernel = next((s["kernel"] for s in sessions if s.get("path") == path and s.get("kernel")), None)
+        if kernel and kernel.get("connections", 0) > 0 and kernel.get("execution_state") == "idle":
             return
         time.sleep(0.5)
-    raise AssertionError("no connected, idle kernel")
+    raise AssertionError(f"no connected, idle kernel for {path}")
 
 
 def open_notebook(page, server, path):
-    page.goto(server.page_url(f"lab/tree/{path}"))
-    expect(page.locator(".jp-Notebook").first).to_be_visible(timeout=60_000)
-    wait_for_kernel(server)
+    """Open one notebook in a fresh workspace (`?reset`: no tabs restored from an earlier page) and
+    return its panel, the one visible notebook."""
+    page.goto(server.page_url(f"lab/tree/{path}?reset"))
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    expect(panel).to_have_count(1, timeout=60_000)
+    expect(panel.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
+    wait_for_kernel(server, path)
+    return panel
 
 
 @pytest.fixture
@@ -59,14 +69,14 @@ def test_student_runs_the_release_and_validates_a_solution(lab, page, shots, not
     shots(page, "release-ran-stub-raises")
 
     # Validate saves the notebook: run it on a throwaway, solved copy, never on committed files.
+    # (the release cannot pass validation, so the success dialog also proves the right notebook was validated)
     work = lab.root / "work"
-    write_submission(lab.root, "student", submission_with_edits(lab.root, [notebook]))
-    (work).mkdir(exist_ok=True)
-    solved = lab.root / "submitted" / "student" / ASSIGNMENT / f"{notebook}.ipynb"
-    (work / f"{notebook}.ipynb").write_bytes(solved.read_bytes())
-    (work / "mlp_utils.py").write_bytes((lab.root / "source" / ASSIGNMENT / "mlp_utils.py").read_bytes())
-    open_notebook(page, lab, f"work/{notebook}.ipynb")
-    page.get_by_role("button", name="Validate").click()
+    work.mkdir()
+    nbformat.write(submission_with_edits(lab.root, [notebook])[notebook], work / f"{notebook}.ipynb")
+    shutil.copy(lab.root / "release" / ASSIGNMENT / "mlp_utils.py", work)
+    panel = open_notebook(page, lab, f"work/{notebook}.ipynb")
+    expect(page.locator(".jp-NotebookPanel")).to_have_count(1)
+    panel.get_by_role("button", name="Validate").click()
     expect(page.get_by_text("Success! Your notebook passes all the tests.")).to_be_visible(timeout=180_000)
     shots(page, "validate-success")
 
