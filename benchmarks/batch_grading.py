@@ -20,10 +20,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from gradekit import ROOT  # noqa: E402
 from gradekit.batch import grade  # noqa: E402
 from gradekit.bugs import ALL_BUGS  # noqa: E402
-from gradekit.course import ASSIGNMENT, nbgrader_env, notebook_names, read_grades, run_nbgrader  # noqa: E402
+from gradekit.course import ASSIGNMENT, nbgrader_env, notebook_names, read_grades, run_nbgrader, sandbox_course  # noqa: E402
 from gradekit.submissions import submission_with_edits, untouched_release, write_submission  # noqa: E402
 
 
@@ -47,11 +46,7 @@ def make_batch(course: Path, n: int) -> None:
 
 
 def fresh_course(root: Path, name: str, n: int) -> Path:
-    course = root / name
-    course.mkdir()
-    shutil.copytree(ROOT / "source", course / "source")
-    shutil.copy(ROOT / "nbgrader_config.py", course)
-    run_nbgrader(course, "generate_assignment", ASSIGNMENT)
+    course = sandbox_course(root / name)
     make_batch(course, n)
     return course
 
@@ -92,12 +87,13 @@ def main():
         serial = time.perf_counter() - t0
         print(f"serial nbgrader autograde:  {serial:7.1f} s", flush=True)
         t0 = time.perf_counter()
-        grade(courses["kit1"], ASSIGNMENT, jobs=1, feedback=False, progress=False, out=open(os.devnull, "w"))
+        with open(os.devnull, "w") as quiet:
+            grade(courses["kit1"], ASSIGNMENT, jobs=1, feedback=False, progress=False, out=quiet)
         kit1 = time.perf_counter() - t0
         print(f"gradekit grade --jobs 1:    {kit1:7.1f} s   ratio to serial {kit1 / serial:.2f}", flush=True)
         t0 = time.perf_counter()
-        results = grade(courses["kitN"], ASSIGNMENT, jobs=args.jobs, feedback=False, progress=False,
-                        out=open(os.devnull, "w"))
+        with open(os.devnull, "w") as quiet:
+            results = grade(courses["kitN"], ASSIGNMENT, jobs=args.jobs, feedback=False, progress=False, out=quiet)
         kitn = time.perf_counter() - t0
         print(f"gradekit grade --jobs {args.jobs}:    {kitn:7.1f} s   ratio to serial {kitn / serial:.2f}")
         ok = {s for s, r in results.items() if r.status != "failed"}

@@ -21,8 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from gradekit import ROOT  # noqa: E402
-from gradekit.course import ASSIGNMENT, nbgrader_env, notebook_names, run_nbgrader  # noqa: E402
+from gradekit.course import ASSIGNMENT, nbgrader_env, notebook_names, run_nbgrader, sandbox_course  # noqa: E402
 from gradekit.submissions import submission_with_edits, write_submission  # noqa: E402
 
 
@@ -32,10 +31,7 @@ def main():
     args = parser.parse_args()
     os.environ.update({k: v for k, v in nbgrader_env().items() if k.endswith("_THREADS") or k == "MPLBACKEND"})
     with tempfile.TemporaryDirectory() as tmp:
-        course = Path(tmp)
-        shutil.copytree(ROOT / "source", course / "source")
-        shutil.copy(ROOT / "nbgrader_config.py", course)
-        run_nbgrader(course, "generate_assignment", ASSIGNMENT)
+        course = sandbox_course(Path(tmp) / "course")
         print(f"{'notebook':<16s} {'nbgrader autograde':>19s} {'nbclient only':>14s} {'ratio':>6s}")
         for name in notebook_names(course):
             nb = submission_with_edits(course, [name])[name]

@@ -47,6 +47,12 @@ ALTERNATIVES: dict[str, list[Edit]] = {
                                   "return TensorDataset(torch.as_tensor(X, dtype=torch.float32), "
                                   "torch.as_tensor(y, dtype=torch.int64))",
                                   "return TensorDataset(torch.tensor(X).float(), torch.tensor(y).long())")],
+    "mlp_module_list": [
+        Edit(TORCH, "mlp", "self.net = nn.Sequential(*layers)",
+             "self.layers = nn.ModuleList(l for l in layers if isinstance(l, nn.Linear))"),
+        Edit(TORCH, "mlp", "return self.net(x)",
+             "for i, layer in enumerate(self.layers):\n            x = layer(x)\n"
+             "            if i < len(self.layers) - 1:\n                x = F.relu(x)\n        return x")],
     "mlp_named_layers": [
         Edit(TORCH, "mlp", "self.net = nn.Sequential(*layers)",
              "for i, layer in enumerate(layers):\n            self.add_module(f'layer{i}', layer)"),

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .course import ASSIGNMENT, nbgrader_env, notebook_names
+from .course import ASSIGNMENT, gradebook_url, nbgrader_env, notebook_names, read_grades
 
 GRADED, NEEDS_MANUAL, FAILED = "graded", "needs_manual", "failed"
 
@@ -109,10 +109,11 @@ class SupervisedWorker:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env[var] = str(self.threads)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gradekit.worker", str(self.course), self.assignment],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=open(self.log_path, "a"),
-            text=True, cwd=self.course, env=env, start_new_session=True)
+        with open(self.log_path, "a") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "gradekit.worker", str(self.course), self.assignment],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                text=True, cwd=self.course, env=env, start_new_session=True)
         self.lines = queue.Queue()
         proc, lines = self.proc, self.lines
         threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout] + [lines.put(None)],
@@ -262,8 +263,6 @@ def purge_grade(course: Path, assignment: str, student: str) -> None:
     """Remove any earlier grade of a submission that now failed, so nothing stale looks current."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .course import gradebook_url
-
     with Gradebook(gradebook_url(course)) as gb:
         try:
             gb.remove_submission(assignment, student)
@@ -271,12 +270,6 @@ def purge_grade(course: Path, assignment: str, student: str) -> None:
             pass
     for folder in ("autograded", "feedback"):
         shutil.rmtree(course / folder / student / assignment, ignore_errors=True)
-
-
-def read_submission_grades(course: Path, assignment: str, student: str):
-    from .course import read_grades
-
-    return {nb: g for (s, nb), g in read_grades(course, assignment, student=student).items()}
 
 
 def finalize(course: Path, assignment: str, raw: dict, limits: Limits, sha: str) -> Result:
@@ -296,7 +289,7 @@ def finalize(course: Path, assignment: str, raw: dict, limits: Limits, sha: str)
         purge_grade(course, assignment, student)
         return result
 
-    grades = read_submission_grades(course, assignment, student)
+    grades = {nb: g for (_, nb), g in read_grades(course, assignment, student=student).items()}
     submitted = {p.stem for p in (course / "submitted" / student / assignment).glob("*.ipynb")}
     result.flags += [f"missing notebook {nb}" for nb in notebook_names(course, assignment) if nb not in submitted]
     from .nbgrader_ext import OUTPUT_LIMIT_MESSAGE
@@ -305,10 +298,17 @@ def finalize(course: Path, assignment: str, raw: dict, limits: Limits, sha: str)
         result.flags.append("output truncated")
     if raw.get("feedback") is False:
         result.flags.append("feedback failed")
-    result.score = sum(g.score for g in grades.values())
-    result.max_score = sum(g.max_score for g in grades.values())
-    result.manual_pending = sum(g.tests[t][1] for g in grades.values() for t in g.pending_manual)
     result.tests = {f"{nb}:{t}": list(v) for nb, g in grades.items() for t, v in g.autograded.items()}
+    return apply_scores(result, grades.values())
+
+
+def apply_scores(result: Result, grades) -> Result:
+    """Score, maximum, points still to grade by hand and status of a graded submission, from its
+    notebooks' gradebook grades (used when grading, and again at export to include manual grades)."""
+    grades = list(grades)
+    result.score = sum(g.score for g in grades)
+    result.max_score = sum(g.max_score for g in grades)
+    result.manual_pending = sum(g.tests[t][1] for g in grades for t in g.pending_manual)
     result.status = NEEDS_MANUAL if result.manual_pending else GRADED
     return result
 

@@ -39,6 +39,22 @@ def run_nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.Com
     return proc
 
 
+def sandbox_course(dest: Path, course: Path = ROOT, assignment: str = ASSIGNMENT, release: bool = True) -> Path:
+    """A throwaway course at `dest`: the course's source/ and config, with its own gradebook.
+
+    With `release`, nbgrader's generate_assignment fills release/ and registers the assignment in the
+    sandbox's gradebook, which autograde needs.
+    """
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(Path(course) / "source", dest / "source",
+                    ignore=shutil.ignore_patterns("*_metrics.json", ".ipynb_checkpoints", "__pycache__"))
+    shutil.copy(Path(course) / "nbgrader_config.py", dest / "nbgrader_config.py")
+    if release:
+        run_nbgrader(dest, "generate_assignment", assignment)
+    return dest
+
+
 def strip_outputs(path: Path) -> None:
     """Remove outputs, execution counts and timings so a committed notebook diffs cleanly."""
     nb = nbformat.read(path, as_version=4)

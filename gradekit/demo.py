@@ -8,7 +8,7 @@ from pathlib import Path
 from . import ROOT
 from .bugs import bug_named
 from .batch import grade
-from .course import ASSIGNMENT, generate, notebook_names, read_grades, run_nbgrader
+from .course import ASSIGNMENT, generate, notebook_names, read_grades, sandbox_course
 from .submissions import submission_with_edits, untouched_release, write_submission
 
 SAMPLE_BUGS = ["softmax_no_max_subtraction", "bias_grad_mean"]
@@ -53,10 +53,7 @@ def main(course: Path = ROOT) -> int:
     sandbox = course / "demo"
     print(f"2/4 setting up a sandbox course in {sandbox.relative_to(course)}/ ...", flush=True)
     shutil.rmtree(sandbox, ignore_errors=True)
-    sandbox.mkdir()
-    shutil.copytree(course / "source", sandbox / "source", ignore=shutil.ignore_patterns("*_metrics.json"))
-    shutil.copy(course / "nbgrader_config.py", sandbox / "nbgrader_config.py")
-    run_nbgrader(sandbox, "generate_assignment", ASSIGNMENT)
+    sandbox_course(sandbox, course)
     samples = sample_submissions(sandbox)
     for student, notebooks in samples.items():
         write_submission(sandbox, student, notebooks)

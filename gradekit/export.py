@@ -14,7 +14,7 @@ def export_rows(course: Path, assignment: str = ASSIGNMENT) -> list[dict]:
     """One row per student. Scores come from the gradebook as it is now, so manual grades entered in
     formgrader after the batch are included (and needs_manual becomes graded once all are in); a
     submission whose grading failed stays failed, with no score."""
-    from .batch import GRADED, NEEDS_MANUAL, ResultStore, submitted_students
+    from .batch import FAILED, ResultStore, apply_scores, submitted_students
     from .course import read_grades
 
     results = ResultStore(course, assignment).all()
@@ -27,12 +27,8 @@ def export_rows(course: Path, assignment: str = ASSIGNMENT) -> list[dict]:
         if r is None:
             rows.append({"student_id": student, "status": "not graded", "reason": "no current grading result"})
             continue
-        if r.status != "failed" and student in current:
-            grades = current[student]
-            r.score = sum(g.score for g in grades)
-            r.max_score = sum(g.max_score for g in grades)
-            r.manual_pending = sum(g.tests[t][1] for g in grades for t in g.pending_manual)
-            r.status = NEEDS_MANUAL if r.manual_pending else GRADED
+        if r.status != FAILED and student in current:
+            apply_scores(r, current[student])
         rows.append({
             "student_id": student, "status": r.status, "reason": r.reason,
             # a failed submission has no score: an empty cell, never a 0 that looks like a grade

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .alternatives import ALTERNATIVES
-from .bugs import ALL_BUGS, NUMPY, TORCH, bug_named
+from .bugs import ALL_BUGS, NUMPY, bug_named
 from .submissions import Edit, grade_id, submission_with_edits, untouched_release
 
 
@@ -67,16 +67,6 @@ def gallery_submissions(course: Path, notebooks: list[str]) -> dict[str, Submiss
         if set(touched) <= set(notebooks):
             subs[f"alt-{name}"] = Submission("fair", submission_with_edits(course, touched, edits))
 
-    if TORCH in notebooks:
-        module_list = Edit(TORCH, "mlp", "self.net = nn.Sequential(*layers)",
-                           "self.layers = nn.ModuleList(l for l in layers if isinstance(l, nn.Linear))")
-        forward = Edit(TORCH, "mlp", "return self.net(x)",
-                       "for i, layer in enumerate(self.layers):\n"
-                       "            x = layer(x)\n"
-                       "            if i < len(self.layers) - 1:\n"
-                       "                x = F.relu(x)\n"
-                       "        return x")
-        subs["fair-modulelist-mlp"] = Submission("fair", submission_with_edits(course, notebooks, [module_list, forward]))
     return subs
 
 

@@ -8,10 +8,10 @@ listed, with a reason, in source/<assignment>/strength_equivalents.json and leav
 """
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 import random
-import shutil
 import tempfile
 import time
 from collections import defaultdict
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import ROOT
 from .batch import Limits, grade
-from .course import ASSIGNMENT, notebook_names, run_nbgrader
+from .course import ASSIGNMENT, notebook_names, sandbox_course
 from .mutants import Mutant, notebook_mutants
 from .submissions import grade_id, solved_notebook, without_markers, write_submission
 
@@ -41,20 +41,12 @@ def select_mutants(course: Path, assignment: str, notebooks, sample=None, seed=0
     return chosen
 
 
-def mutant_submission(course: Path, assignment: str, mutant: Mutant):
-    nb = solved_notebook(course, mutant.notebook, assignment)
+def mutant_submission(solved, mutant: Mutant):
+    """A copy of the solved notebook `solved` with the mutant's cell in place of the reference's."""
+    nb = copy.deepcopy(solved)
     cell = next(c for c in nb.cells if grade_id(c) == mutant.cell)
     cell.source = without_markers(mutant.source)
     return nb
-
-
-def _sandbox(course: Path, assignment: str, where: Path) -> Path:
-    sandbox = where / "course"
-    sandbox.mkdir(parents=True)
-    shutil.copytree(course / "source", sandbox / "source")
-    shutil.copy(course / "nbgrader_config.py", sandbox)
-    run_nbgrader(sandbox, "generate_assignment", assignment)
-    return sandbox
 
 
 def cell_diff(mutant: Mutant, reference_source: str) -> str:
@@ -75,14 +67,19 @@ def run(course: Path = ROOT, assignment: str = ASSIGNMENT, notebooks=None, jobs=
     equivalents = load_equivalents(course, assignment)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        sandbox = _sandbox(course, assignment, Path(tmp))
+        sandbox = sandbox_course(Path(tmp) / "course", course, assignment)
+        solved = {nb: solved_notebook(sandbox, nb, assignment) for nb in notebooks}
         for nb in notebooks:
-            write_submission(sandbox, f"reference-{nb}", {nb: solved_notebook(sandbox, nb, assignment)}, assignment)
+            write_submission(sandbox, f"reference-{nb}", {nb: solved[nb]}, assignment)
         for m in mutants:
-            write_submission(sandbox, f"m-{m.id}", {m.notebook: mutant_submission(sandbox, assignment, m)}, assignment)
+            write_submission(sandbox, f"m-{m.id}", {m.notebook: mutant_submission(solved[m.notebook], m)},
+                             assignment)
         print(f"grading {len(mutants)} mutants of {', '.join(notebooks)} (+ the reference) ...")
-        results = grade(sandbox, assignment, jobs=jobs, limits=Limits(timeout=timeout, memory_mb=4096),
-                        feedback=False, progress=progress, out=open(out_dir / "grading.log", "w"))
+        # the same limits as student submissions, with the per-mutant wall time asked for
+        limits = Limits.from_config(course, timeout=timeout)
+        with open(out_dir / "grading.log", "w") as log:
+            results = grade(sandbox, assignment, jobs=jobs, limits=limits, feedback=False, progress=progress,
+                            out=log)
     seconds = time.perf_counter() - t0
 
     def own_tests(result, nb):

@@ -72,13 +72,35 @@ def test_check_close_reports_and_fails(capsys):
         mlp_utils.check_close("nan", np.array([np.nan]), np.array([1.0]), 1e-3)
 
 
-def test_count_code_lines_ignores_docstrings_comments_and_blank_lines():
-    namespace = {}
-    exec(compile("def f(x):\n    '''doc\n    string'''\n    # comment\n\n    y = x + 1\n    return y\n",
-                 "<count>", "exec"), namespace)
-    import linecache
-    linecache.cache["<count>"] = (0, None, "def f(x):\n    '''doc\n    string'''\n    # comment\n\n    y = x + 1\n    return y\n".splitlines(True), "<count>")
-    assert mlp_utils.count_code_lines(namespace["f"]) == 2
+COUNTED = '''def f(x):
+    """doc
+    string"""
+    # comment
+
+    y = x + 1
+    return y
+
+
+class C:
+    """doc"""
+    def a(self):
+        return 1
+
+    def b(self, x):
+        if x:
+            return 2
+        return 3
+'''
+
+
+def test_count_code_lines_ignores_docstrings_comments_and_blank_lines(tmp_path, monkeypatch):
+    (tmp_path / "counted.py").write_text(COUNTED)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import counted
+
+    assert mlp_utils.count_code_lines(counted.f) == 2
+    assert mlp_utils.count_code_lines(counted.C) == 1 + 3
+    assert mlp_utils.count_code_lines(counted.f, counted.C) == 6
 
 
 def test_metrics_round_trip(tmp_path):

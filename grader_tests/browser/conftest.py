@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -63,10 +62,3 @@ def page(browser):
     pg = context.new_page()
     yield pg
     context.close()
-
-
-def copy_course(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    shutil.copytree(ROOT / "source", dest / "source")  # release/ is generated in the copy
-    shutil.copy(ROOT / "nbgrader_config.py", dest)
-    return dest

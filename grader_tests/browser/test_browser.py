@@ -13,11 +13,10 @@ import pytest
 from playwright.sync_api import expect
 
 from gradekit.batch import grade
-from gradekit.course import ASSIGNMENT, gradebook_url, run_nbgrader
+from gradekit.course import ASSIGNMENT, gradebook_url, sandbox_course
 from gradekit.export import write_export
 from gradekit.submissions import submission_with_edits, untouched_release, write_submission
 
-from .conftest import copy_course
 from .lab_server import LabServer
 
 NOTEBOOKS = ["1_mlp_numpy", "2_mlp_pytorch"]
@@ -49,8 +48,7 @@ def open_notebook(page, server, path):
 
 @pytest.fixture
 def lab(tmp_path):
-    course = copy_course(tmp_path / "course")
-    run_nbgrader(course, "generate_assignment", ASSIGNMENT, "--force")
+    course = sandbox_course(tmp_path / "course")
     server = LabServer(course, tmp_path / "home").start()
     yield server
     server.stop()
@@ -82,8 +80,7 @@ def test_student_runs_the_release_and_validates_a_solution(lab, page, shots, not
 
 
 def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
-    course = copy_course(tmp_path / "course")
-    run_nbgrader(course, "generate_assignment", ASSIGNMENT)
+    course = sandbox_course(tmp_path / "course")
     write_submission(course, "alice", submission_with_edits(course, NOTEBOOKS))
     write_submission(course, "bob", untouched_release(course, NOTEBOOKS))
     broken = course / "submitted" / "carol" / ASSIGNMENT
@@ -145,8 +142,7 @@ def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
 
 
 def test_class_report_renders_with_its_images(tmp_path, page, shots):
-    course = copy_course(tmp_path / "course")
-    run_nbgrader(course, "generate_assignment", ASSIGNMENT)
+    course = sandbox_course(tmp_path / "course")
     write_submission(course, "alice", submission_with_edits(course, ["1_mlp_numpy"]))
     write_submission(course, "bob", untouched_release(course, ["1_mlp_numpy"]))
     grade(course, ASSIGNMENT, jobs=2, feedback=False, progress=False)
