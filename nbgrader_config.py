@@ -11,10 +11,11 @@ c.CourseDirectory.course_id = "deep-learning-101"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.solution_directory = "solutions"
 # Files the notebooks write when an instructor runs them in source/ (metrics for the comparison), and
-# the instructor's list of equivalent mutants (python -m gradekit strength), are never copied into
+# the instructor's list of equivalent mutants (python -m gradekit strength) and the trusted probes
+# (source/<assignment>/probes, see gradekit/trusted.py), are never copied into
 # release/, solutions/ or a student's autograded folder.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*_metrics.json",
-                            "strength_equivalents.json"]
+                            "strength_equivalents.json", "probes"]
 # Embedded default: an SQLite gradebook in the course folder. To use a database server instead, set
 # NBGRADER_DB_URL, e.g. postgresql://user:password@host/gradebook (see README).
 c.CourseDirectory.db_url = os.environ.get(
@@ -44,6 +45,31 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties, CheckCellMetadata,
 ]
 c.BoundedExecute.max_output_mb = 20
+c.BoundedExecute.course_root = c.CourseDirectory.root
+# Verdicts the student's code cannot rewrite (gradekit/trusted.py): every graded cell with a probe in
+# source/<assignment>/probes/ is re-checked in the grader's process. The notebook keeps its verdicts
+# and flags in its metadata under "gradekit".
+c.BoundedExecute.trusted_checks = True
+c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("gradekit",)}
+
+# Students' kernels run in a sandbox (gradekit/sandbox.py): read-only filesystem except their own folder,
+# the course directory and the kit's checkout hidden, no network, own process namespace, no
+# capabilities, resource limits. Needs Linux namespaces (root, or unprivileged user namespaces);
+# elsewhere only the resource limits apply. See the README.
+import gradekit  # noqa: E402
+
+c.SandboxedKernelManager.hidden_paths = [c.CourseDirectory.root,
+                                         os.path.dirname(os.path.dirname(os.path.abspath(gradekit.__file__)))]
+c.SandboxedKernelManager.memory_mb = 8192  # address space; the batch command also limits resident memory
+c.SandboxedKernelManager.file_mb = 200  # largest file a notebook may write
+
+# Feedback for students keeps the hidden tests hidden: no source, traceback or printed value of a hidden
+# test, only which test failed, its points and the instructor's hint (# HINT: lines in the hidden block).
+from gradekit.nbgrader_ext import HideHiddenTests  # noqa: E402
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
 # LMS exports (`python -m gradekit grade --zip FILE`, or `nbgrader zip_collect`): files named the way
 # Canvas names them, <login>_[late_]<user id>_<submission id>_<notebook file name>. Change the pattern

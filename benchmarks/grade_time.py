@@ -1,8 +1,11 @@
-"""Time to autograde one reference submission, per notebook, with nbgrader and bare nbclient.
+"""Time to autograde one reference submission, per notebook, with nbgrader and bare nbclient, and what
+the defences against hostile submissions cost.
 
 Prints, for each notebook: seconds for `nbgrader autograde` of a submission holding only that notebook
-(process start, kernel start, execution, gradebook), seconds to execute the same notebook with nbclient
-alone, and their ratio (nbgrader's overhead). Median of --repeat runs, all in this one run.
+(process start, kernel start, execution, gradebook) with the course's configuration, seconds to execute
+the same notebook with nbclient alone, and their ratio (nbgrader's overhead). A second table times the
+same autograde with the defences switched off one by one: no kernel sandbox, and neither the sandbox nor
+the trusted re-check (gradekit/trusted.py). Median of --repeat runs, all in this one run.
 Run: .venv/bin/python benchmarks/grade_time.py [--repeat 3]
 """
 from __future__ import annotations
@@ -23,6 +26,7 @@ from nbclient import NotebookClient  # noqa: E402
 
 from gradekit.course import ASSIGNMENT, nbgrader_env, notebook_names, run_nbgrader, sandbox_course  # noqa: E402
 from gradekit.submissions import submission_with_edits, write_submission  # noqa: E402
+from gradekit.trusted import reference_arrays  # noqa: E402
 
 
 def main():
@@ -32,7 +36,10 @@ def main():
     os.environ.update({k: v for k, v in nbgrader_env().items() if k.endswith("_THREADS") or k == "MPLBACKEND"})
     with tempfile.TemporaryDirectory() as tmp:
         course = sandbox_course(Path(tmp) / "course")
+        for name in notebook_names(course):  # the trusted re-check's reference results, outside the timings
+            reference_arrays(course, ASSIGNMENT, name)
         print(f"{'notebook':<16s} {'nbgrader autograde':>19s} {'nbclient only':>14s} {'ratio':>6s}")
+        defences = {}
         for name in notebook_names(course):
             nb = submission_with_edits(course, [name])[name]
             student = f"timing-{name}"
@@ -51,7 +58,24 @@ def main():
                 bare.append(time.perf_counter() - t0)
             g, b = statistics.median(graded), statistics.median(bare)
             print(f"{name:<16s} {g:17.1f} s {b:12.1f} s {g / b:6.2f}")
+            defences[name] = [g] + [statistics.median(_autograde(course, student, off) for _ in range(args.repeat))
+                                    for off in OFF]
+        print(f"\n{'notebook':<16s} {'all defences':>13s} {'no sandbox':>11s} {'neither':>8s} "
+              f"{'sandbox cost':>13s} {'re-check cost':>14s}")
+        for name, (full, no_sandbox, neither) in defences.items():
+            print(f"{name:<16s} {full:11.1f} s {no_sandbox:9.1f} s {neither:6.1f} s "
+                  f"{full - no_sandbox:+11.1f} s {no_sandbox - neither:+12.1f} s")
     return 0
+
+
+OFF = (["--SandboxedKernelManager.enabled=False"],
+       ["--SandboxedKernelManager.enabled=False", "--BoundedExecute.trusted_checks=False"])
+
+
+def _autograde(course, student, extra) -> float:
+    t0 = time.perf_counter()
+    run_nbgrader(course, "autograde", ASSIGNMENT, "--student", student, "--force", *extra)
+    return time.perf_counter() - t0
 
 
 if __name__ == "__main__":

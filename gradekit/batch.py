@@ -22,7 +22,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import nbformat
+
 from .course import ASSIGNMENT, gradebook_url, nbgrader_env, notebook_names, read_grades
+from .nbgrader_ext import OUTPUT_LIMIT_MESSAGE, TRUSTED_OVERRULED
+from .suspicious import submission_flags
 
 GRADED, NEEDS_MANUAL, FAILED = "graded", "needs_manual", "failed"
 
@@ -245,6 +249,8 @@ class ResultStore:
 FAILURE_PATTERNS = [
     (r"NotJSONError|Notebook does not appear to be JSON|Unreadable Notebook|NotebookValidationError"
      r"|is not valid JSON|validation error", "invalid notebook"),
+    (r"in add_missing_grade_cells|in add_missing_cells",
+     "invalid notebook: nbgrader's cell metadata was removed, so the test cells cannot be put back"),
     (r"DeadKernelError|Kernel died|kernel died|Kernel didn't respond", "kernel died"),
     (r"CellTimeoutError|Timeout waiting for|timed out|TimeoutError", "timeout"),
     (r"MemoryError", "memory"),
@@ -285,6 +291,7 @@ def finalize(course: Path, assignment: str, raw: dict, limits: Limits, sha: str)
         result.reason = raw["killed"]
     elif not raw.get("success"):
         result.reason = classify_failure(log)
+    result.flags += submission_flags(course, assignment, student)
     if result.reason:
         purge_grade(course, assignment, student)
         return result
@@ -292,14 +299,25 @@ def finalize(course: Path, assignment: str, raw: dict, limits: Limits, sha: str)
     grades = {nb: g for (_, nb), g in read_grades(course, assignment, student=student).items()}
     submitted = {p.stem for p in (course / "submitted" / student / assignment).glob("*.ipynb")}
     result.flags += [f"missing notebook {nb}" for nb in notebook_names(course, assignment) if nb not in submitted]
-    from .nbgrader_ext import OUTPUT_LIMIT_MESSAGE
-
     if OUTPUT_LIMIT_MESSAGE in log:
         result.flags.append("output truncated")
     if raw.get("feedback") is False:
         result.flags.append("feedback failed")
+    result.flags += trusted_flags(course, assignment, student)
     result.tests = {f"{nb}:{t}": list(v) for nb, g in grades.items() for t, v in g.autograded.items()}
     return apply_scores(result, grades.values())
+
+
+def trusted_flags(course: Path, assignment: str, student: str) -> list[str]:
+    """Cells whose test passed in the student's kernel but failed the grader's re-check (gradekit.trusted):
+    the notebook's own tests were made to lie, or the code only works on the tests' inputs."""
+    overruled, others = [], []
+    for path in sorted((course / "autograded" / student / assignment).glob("*.ipynb")):
+        meta = nbformat.read(path, as_version=4).metadata.get("gradekit", {})
+        flags = meta.get("flags", [])
+        overruled += [f"{path.stem}:{f.rsplit(': ', 1)[-1]}" for f in flags if f.startswith(TRUSTED_OVERRULED)]
+        others += [f"{f} in {path.stem}" for f in flags if not f.startswith(TRUSTED_OVERRULED)]
+    return others + ([f"{TRUSTED_OVERRULED}: {', '.join(overruled)}"] if overruled else [])
 
 
 def apply_scores(result: Result, grades) -> Result:
@@ -330,6 +348,19 @@ def collect_zip(course: Path, assignment: str, zip_file: Path) -> None:
     archive.mkdir(parents=True, exist_ok=True)
     shutil.copy(zip_file, archive / Path(zip_file).name)
     run_nbgrader(course, "zip_collect", assignment, "--force")
+
+
+def prepare_trusted_references(course: Path, assignment: str, out=sys.stdout) -> None:
+    """Compute (or find cached) the reference results of the trusted re-check before grading starts, so
+    that no submission's time limit pays for them."""
+    from . import trusted
+
+    for notebook in notebook_names(course, assignment):
+        if trusted.probe_path(course, assignment, notebook).is_file():
+            t0 = time.perf_counter()
+            trusted.reference_arrays(course, assignment, notebook)
+            print(f"trusted re-check of {notebook}: reference results ready ({time.perf_counter() - t0:.1f} s)",
+                  file=out)
 
 
 def status_line(r: Result) -> str:
@@ -376,6 +407,8 @@ def grade(course: Path, assignment: str = ASSIGNMENT, students=None, jobs=None, 
           f"{len(todo)} to grade with {1 if scheduler else jobs} {'cluster' if scheduler else 'local'} "
           f"job{'s' if jobs > 1 else ''}; limits {limits.timeout:g} s, {limits.memory_mb} MB each", file=out)
 
+    if todo:
+        prepare_trusted_references(course, assignment, out)
     logs = course / "grading" / assignment / "logs"
     raw_results = (run_dask(course, assignment, todo, scheduler, limits, feedback) if scheduler
                    else run_local(course, assignment, todo, jobs, limits, feedback, logs))

@@ -50,6 +50,11 @@ def sandbox_course(dest: Path, course: Path = ROOT, assignment: str = ASSIGNMENT
     shutil.copytree(Path(course) / "source", dest / "source",
                     ignore=shutil.ignore_patterns("*_metrics.json", ".ipynb_checkpoints", "__pycache__"))
     shutil.copy(Path(course) / "nbgrader_config.py", dest / "nbgrader_config.py")
+    # The trusted re-check's reference results (gradekit.trusted) are keyed by the content of source/,
+    # so a copy stays valid and saves each sandbox one run of every notebook.
+    cache = Path(course) / "grading" / assignment / "reference_probes"
+    if cache.is_dir():
+        shutil.copytree(cache, dest / "grading" / assignment / "reference_probes", dirs_exist_ok=True)
     if release:
         run_nbgrader(dest, "generate_assignment", assignment)
     return dest

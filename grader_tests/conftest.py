@@ -6,11 +6,21 @@ from pathlib import Path
 
 import pytest
 
+from gradekit import ROOT
 from gradekit.course import ASSIGNMENT, generate, notebook_names, read_grades, run_nbgrader, sandbox_course
 from gradekit.gallery import gallery_submissions
 from gradekit.submissions import write_submission
+from gradekit.trusted import reference_arrays
 
 GRADING_JOBS = 2  # this machine (and CI) has 2 cores; each kernel runs on 1 thread
+
+
+@pytest.fixture(scope="session", autouse=True)
+def trusted_references():
+    """The trusted re-check's reference results, computed once in the kit's grading/ folder; every
+    sandbox course copies them (they are keyed by the content of source/)."""
+    for notebook in notebook_names(ROOT):
+        reference_arrays(ROOT, ASSIGNMENT, notebook)
 
 
 @pytest.fixture(scope="session")

@@ -76,3 +76,13 @@ def test_release_has_stubs_and_markers_removed(course):
             assert "### BEGIN" not in cell.source and "### END" not in cell.source, f"{nb_path.name}: markers left"
             if is_solution_cell(cell) and cell.cell_type == "code":
                 assert "raise NotImplementedError()" in cell.source, f"{nb_path.name}: a solution cell has no stub"
+
+
+def test_instructor_only_files_stay_out_of_student_folders(course):
+    """The trusted re-check's probes and the hints of hidden tests never reach a student's copy."""
+    assert (course / "source" / ASSIGNMENT / "probes").is_dir()
+    for folder in ("release", "solutions"):
+        names = {p.name for p in (course / folder / ASSIGNMENT).rglob("*")}
+        assert "probes" not in names and not any(n.endswith("_metrics.json") for n in names), (folder, names)
+    for nb_path in (course / "release" / ASSIGNMENT).glob("*.ipynb"):
+        assert "# HINT:" not in nb_path.read_text(), f"{nb_path.name}: a hidden test's hint was released"

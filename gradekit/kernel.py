@@ -1,0 +1,70 @@
+"""The kernel manager nbgrader's Execute uses for students' notebooks: the kernel runs in gradekit/sandbox.py.
+
+Configured in nbgrader_config.py (c.SandboxedKernelManager.*). Where the machine cannot create Linux
+namespaces the kernel still gets the resource limits, and the grader logs once that instructor files are
+readable by student code (see the README, "What the defences do not cover").
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
+from traitlets import Bool, Integer, List, Unicode
+
+from . import sandbox
+
+
+@lru_cache(maxsize=1)
+def namespaces_available() -> bool:
+    return sandbox.namespaces_available()
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    enabled = Bool(True, help="Run students' kernels in gradekit/sandbox.py.").tag(config=True)
+    hidden_paths = List(Unicode(), help="Folders the kernel must not see (except its own submission and "
+                                        "the Python environment).").tag(config=True)
+    memory_mb = Integer(8192, help="Address-space limit of the kernel (MB); 0: none.").tag(config=True)
+    file_mb = Integer(200, help="Largest file the kernel may write (MB); 0: none.").tag(config=True)
+    open_files = Integer(1024, help="Open files limit of the kernel; 0: none.").tag(config=True)
+
+    def _sandboxed(self) -> bool:
+        return self.enabled and namespaces_available()
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self._sandboxed():
+            # No network in the sandbox: talk to the kernel over Unix sockets in a folder of its own.
+            Path(jupyter_runtime_dir()).mkdir(parents=True, exist_ok=True)
+            self._ipc_dir = tempfile.mkdtemp(prefix="gk-", dir=jupyter_runtime_dir())
+            self.transport, self.ip = "ipc", str(Path(self._ipc_dir) / "k")
+            # the kernel's /tmp is private: keep the connection file where it can read it
+            self.connection_file = str(Path(self._ipc_dir) / "kernel.json")
+        elif self.enabled and not getattr(SandboxedKernelManager, "_warned", False):
+            SandboxedKernelManager._warned = True
+            self.log.warning("gradekit: Linux namespaces unavailable; student kernels get resource limits "
+                             "only and can read files outside their folder")
+        return await super()._async_pre_start_kernel(**kw)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        if not self.enabled:
+            return cmd
+        cwd = (self._launch_args or {}).get("cwd") or "."
+        wrapper = [sys.executable, sandbox.__file__, f"--memory-mb={self.memory_mb}", f"--file-mb={self.file_mb}",
+                   f"--open-files={self.open_files}"]
+        if self._sandboxed():
+            wrapper += [f"--writable={cwd}", f"--writable={self._ipc_dir}", f"--keep={sys.prefix}",
+                        f"--keep={sys.base_prefix}"]
+            wrapper += [f"--hide={p}" for p in self.hidden_paths]
+        else:
+            wrapper.append("--no-namespaces")
+        return wrapper + ["--"] + cmd
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        if getattr(self, "_ipc_dir", None) and not restart:
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)

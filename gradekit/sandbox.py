@@ -1,0 +1,174 @@
+"""Run the student's kernel in a sandbox: `python sandbox.py [options] -- KERNEL COMMAND...`.
+
+Used by SandboxedKernelManager (gradekit/kernel.py) as a prefix of the kernel's command. With Linux
+namespaces (root, or unprivileged user namespaces) the kernel gets:
+
+- its own mount namespace in which the whole filesystem is read-only, except the submission's own
+  folder (--writable), a private empty /tmp and /dev/shm, and the folder of its IPC sockets;
+- the instructor's folders (--hide: the course directory, the kit's checkout) replaced by empty
+  read-only mounts, except the paths it needs (--writable, --keep: the Python environment);
+- no network (a new network namespace: only a loopback interface, down; the grader talks to the
+  kernel over Unix sockets instead of TCP);
+- its own PID namespace with a fresh /proc: it cannot see or signal other processes, and every process
+  it spawns dies with it;
+- no capabilities, and no way to gain any (setpriv), so it cannot undo the mounts;
+- resource limits (--memory-mb address space, --file-mb largest file, --open-files, --processes).
+
+Without namespaces it applies the resource limits only and says so on stderr. This file must not import
+the gradekit package: it runs before the kernel, from its path, after the kit's folder is hidden.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import resource
+import shutil
+import subprocess
+import sys
+
+INNER = "--inner"
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--writable", action="append", default=[])
+    parser.add_argument("--keep", action="append", default=[])
+    parser.add_argument("--hide", action="append", default=[])
+    parser.add_argument("--memory-mb", type=int, default=0)
+    parser.add_argument("--file-mb", type=int, default=0)
+    parser.add_argument("--open-files", type=int, default=0)
+    parser.add_argument("--processes", type=int, default=0)
+    parser.add_argument("--no-namespaces", action="store_true")
+    parser.add_argument(INNER, action="store_true")
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.command[:1] == ["--"]:
+        args.command = args.command[1:]
+    return args
+
+
+def namespace_prefix() -> list[str]:
+    prefix = ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    return prefix if os.geteuid() == 0 else prefix[:1] + ["--user", "--map-root-user"] + prefix[1:]
+
+
+def namespaces_available() -> bool:
+    """Whether this machine lets us create the namespaces (checked once per grading process)."""
+    if not (sys.platform.startswith("linux") and shutil.which("unshare") and shutil.which("setpriv")):
+        return False
+    try:
+        return subprocess.run(namespace_prefix() + ["true"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def mount(*args: str) -> None:
+    subprocess.run(["mount", *args], check=True, capture_output=True)
+
+
+def mountpoints() -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4].encode().decode("unicode_escape") for line in f]
+    return sorted(set(points), key=len)
+
+
+MS_BIND = 4096
+
+
+def bind_from_fd(fd: int, target: str) -> None:
+    """Bind-mount what `fd` refers to onto `target`: works after the original path has been covered."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(f"/proc/self/fd/{fd}".encode(), target.encode(), None, MS_BIND, None) != 0:
+        raise OSError(ctypes.get_errno(), f"bind mount onto {target} failed")
+
+
+def cover(folder: str, keep: list[str], writable: bool) -> None:
+    """Replace `folder` by an empty tmpfs in which only the `keep` paths inside it reappear. Covering the
+    whole folder, not entry by entry, also hides what other graders create in it later."""
+    keep = [k for k in keep if k.startswith(folder + os.sep) and os.path.exists(k)]
+    fds = {k: os.open(k, os.O_PATH) for k in keep}
+    try:
+        mount("-t", "tmpfs", "-o", "size=512m,mode=1777" if writable else "size=1m,mode=0755", "gradekit", folder)
+        for path, fd in fds.items():
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                os.makedirs(path, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                open(path, "a").close()
+            bind_from_fd(fd, path)
+        if not writable:
+            mount("-o", "remount,ro", folder)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def build_filesystem(args) -> None:
+    mount("--make-rprivate", "/")
+    writable = [os.path.realpath(p) for p in args.writable]
+    for path in writable:  # their own mounts, so that they stay writable below
+        mount("--bind", path, path)
+    for point in mountpoints():  # every other mount read-only
+        if point in writable or point.startswith(("/proc", "/sys", "/dev")):
+            continue
+        try:
+            mount("-o", "remount,bind,ro", point)
+        except subprocess.CalledProcessError:
+            pass  # some special mounts refuse; they hold nothing of the course
+    keep = writable + [os.path.realpath(p) for p in args.keep]
+    for private in ("/tmp", "/dev/shm"):  # private and empty, except the kernel's own folders
+        if os.path.isdir(private):
+            cover(private, keep, writable=True)
+    hidden = sorted({os.path.realpath(h) for h in args.hide if os.path.isdir(h)}, key=len)
+    for folder in [h for h in hidden if not any(h.startswith(o + os.sep) for o in hidden)]:
+        cover(folder, keep, writable=False)
+
+
+def private_config_dirs() -> None:
+    """IPython and matplotlib want writable folders; give them ones in the private /tmp, seeded with
+    matplotlib's font cache so that every kernel does not rebuild it."""
+    if not os.access("/tmp", os.W_OK):
+        return
+    os.environ.setdefault("IPYTHONDIR", "/tmp/ipython")
+    if "MPLCONFIGDIR" not in os.environ:
+        cache = os.path.join(os.path.expanduser("~"), ".cache", "matplotlib")
+        os.makedirs("/tmp/matplotlib", exist_ok=True)
+        if os.path.isdir(cache):
+            for name in os.listdir(cache):
+                if name.endswith(".json"):
+                    shutil.copy(os.path.join(cache, name), "/tmp/matplotlib")
+        os.environ["MPLCONFIGDIR"] = "/tmp/matplotlib"
+
+
+def limit(args) -> None:
+    mb = 2**20
+    for name, value in ((resource.RLIMIT_AS, args.memory_mb * mb), (resource.RLIMIT_FSIZE, args.file_mb * mb),
+                        (resource.RLIMIT_NOFILE, args.open_files), (resource.RLIMIT_NPROC, args.processes)):
+        if value:
+            resource.setrlimit(name, (value, value))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def main(argv=None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    cwd = os.getcwd()
+    if not args.inner and not args.no_namespaces:
+        # Re-run this script inside new namespaces; unshare forwards the kernel's signals and exit code.
+        os.execvp("unshare", namespace_prefix() + [sys.executable, os.path.abspath(__file__), INNER]
+                  + (sys.argv[1:] if argv is None else argv))
+    if args.inner:
+        build_filesystem(args)
+        os.chdir(cwd)  # the old working directory is a reference to the unhidden tree
+        private_config_dirs()
+        limit(args)
+        os.execvp("setpriv", ["setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--",
+                              *args.command])
+    print("gradekit sandbox: namespaces unavailable; only resource limits apply", file=sys.stderr)
+    limit(args)
+    os.execvp(args.command[0], args.command)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

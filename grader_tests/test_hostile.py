@@ -1,0 +1,163 @@
+"""The hostile gallery (gradekit/hostile.py) graded with the TA batch command, beside a correct submission.
+
+For every trick: it earns no point (its honest grade, the untouched release, is 0), the batch finishes,
+the submission ends in a clear status and is flagged for a TA, the correct submission keeps full marks
+with no flag, and no instructor file changes.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import subprocess
+import sys
+import time
+
+import nbformat
+import psutil
+import pytest
+
+from gradekit.course import ASSIGNMENT, nbgrader_env, read_grades, sandbox_course
+from gradekit.alternatives import ALTERNATIVES
+from gradekit.bugs import ALL_BUGS
+from gradekit.hostile import EVIDENCE, TRICKS, honest_twins, write_hostile
+from gradekit.suspicious import notebook_flags
+from gradekit.kernel import namespaces_available
+from gradekit.submissions import submission_with_edits, write_submission
+
+TIMEOUT_S = 60  # wall time per submission: the correct one needs about 15 s here
+SANDBOXED = namespaces_available()
+needs_sandbox = pytest.mark.skipif(not SANDBOXED, reason="Linux namespaces unavailable on this machine: "
+                                                         "the kernel sandbox falls back to resource limits")
+
+
+def _fingerprint(course):
+    """Hashes of every instructor file: source/, release/, the config, the trusted reference results."""
+    paths = [p for folder in ("source", "release", "grading/assignment1/reference_probes")
+             for p in sorted((course / folder).rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    paths.append(course / "nbgrader_config.py")
+    return {str(p.relative_to(course)): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    course = sandbox_course(tmp_path_factory.mktemp("hostile"))
+    write_submission(course, "correct", submission_with_edits(course, ["1_mlp_numpy", "2_mlp_pytorch"]))
+    for trick in TRICKS:
+        write_hostile(course, trick, f"h-{trick.name}")
+    for student, notebooks in honest_twins(course).items():
+        write_submission(course, student, notebooks)
+    # the correct submission is graded again after the hostile ones, to see what they left behind
+    before = _fingerprint(course)
+    start = time.time()
+    cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", "2", "--timeout", str(TIMEOUT_S),
+           "--memory-limit", "3000", "--course", str(course)]
+    proc = subprocess.run(cmd, cwd=course, env=nbgrader_env(), capture_output=True, text=True, timeout=1800)
+    regrade = subprocess.run(cmd + ["--student", "correct", "--force"], cwd=course, env=nbgrader_env(),
+                             capture_output=True, text=True, timeout=600)
+    with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    return {"course": course, "proc": proc, "regrade": regrade, "rows": rows, "before": before,
+            "after": _fingerprint(course), "grades": read_grades(course), "seconds": time.time() - start}
+
+
+def test_the_batch_finishes_and_reports_every_submission(hostile):
+    assert "done:" in hostile["proc"].stdout, hostile["proc"].stdout[-3000:] + hostile["proc"].stderr[-3000:]
+    assert set(hostile["rows"]) == ({"correct"} | {f"h-{t.name}" for t in TRICKS}
+                                    | {f"twin-{t.base}" for t in TRICKS if t.base})
+
+
+def test_the_correct_submission_keeps_full_marks_and_no_flag(hostile):
+    row = hostile["rows"]["correct"]
+    assert row["status"] == "needs_manual" and float(row["score"]) == float(row["max_score"]) - 4, row
+    assert row["flags"] == "", row["flags"]
+    assert "done:" in hostile["regrade"].stdout
+
+
+def _tests(hostile, student):
+    return {f"{nb}:{t}": v[0] for (s, nb), g in hostile["grades"].items() if s == student
+            for t, v in g.autograded.items()}
+
+
+@pytest.mark.parametrize("trick", TRICKS, ids=lambda t: t.name)
+def test_no_trick_earns_a_point(hostile, trick):
+    row = hostile["rows"][f"h-{trick.name}"]
+    if trick.expect == "failed" or trick.expect == "either" and row["status"] == "failed":
+        assert row["status"] == "failed" and row["reason"] and row["score"] == "", row
+        return
+    assert row["status"] in ("graded", "needs_manual"), row
+    tests = _tests(hostile, f"h-{trick.name}")
+    if trick.base:  # no test may score more than in the honest twin (the same bug, no trick)
+        twin = _tests(hostile, f"twin-{trick.base}")
+        assert twin and 0 in twin.values(), f"the honest twin must be graded and lose points: {twin}"
+        stolen = {t: (v, twin.get(t)) for t, v in tests.items() if v and v > (twin.get(t) or 0)}
+        assert not stolen, f"{trick.name} scored more than its honest twin: {stolen}"
+        assert float(row["score"]) <= float(hostile["rows"][f"twin-{trick.base}"]["score"]), row
+    else:  # the untouched release's honest grade is 0
+        earned = {t: v for t, v in tests.items() if v}
+        assert not earned, f"{trick.name} earned points: {earned}"
+
+
+@pytest.mark.parametrize("trick", [t for t in TRICKS if t.code or t.edit_cells], ids=lambda t: t.name)
+def test_every_trick_is_visible_to_a_ta(hostile, trick):
+    row = hostile["rows"][f"h-{trick.name}"]
+    visible = [f for f in row["flags"].split("; ") if f and not f.startswith("missing notebook")]
+    assert visible or row["status"] == "failed", row
+
+
+def test_instructor_files_are_unchanged(hostile):
+    before, after = hostile["before"], hostile["after"]
+    changed = sorted(k for k in before if before[k] != after.get(k))
+    assert not changed, changed
+    assert set(after) == set(before), sorted(set(after) ^ set(before))
+
+
+@needs_sandbox
+def test_instructor_files_are_not_even_readable(hostile):
+    evidence = hostile["course"] / "autograded" / "h-read-instructor-files" / ASSIGNMENT / EVIDENCE
+    assert evidence.read_text().strip() == "read: []"
+    writes = (hostile["course"] / "autograded" / "h-write-instructor-files" / ASSIGNMENT / EVIDENCE).read_text()
+    assert "wrote" not in writes and "refused" in writes, writes
+
+
+@needs_sandbox
+def test_no_network(hostile):
+    evidence = hostile["course"] / "autograded" / "h-network" / ASSIGNMENT / EVIDENCE
+    text = evidence.read_text()
+    assert "interfaces ['lo']" in text and "connected" not in text, text
+
+
+@needs_sandbox
+def test_no_process_outlives_its_submission(hostile):
+    leftovers = [p.info for p in psutil.process_iter(["pid", "cmdline"])
+                 if p.info["cmdline"] and (p.info["cmdline"][:2] == ["sleep", "987"]
+                                           or "os.utime('.')" in " ".join(p.info["cmdline"]))]
+    assert not leftovers, leftovers
+
+
+def test_tampering_is_flagged_with_what_it_did(hostile):
+    rows = hostile["rows"]
+    assert "overwrites np.allclose" in rows["h-patch-numpy"]["flags"]
+    assert "set_custom_exc" in rows["h-custom-exception-handler"]["flags"]
+    assert "test cells edited or deleted" in rows["h-emptied-test-cells"]["flags"]
+    assert "output truncated" in rows["h-print-gigabytes"]["flags"]
+
+
+def test_cheats_that_fooled_the_kernel_are_overruled_by_the_trusted_check(hostile):
+    """Proof that the in-kernel tests alone would have been fooled: the trusted re-check overruled them."""
+    rows = hostile["rows"]
+    for name in ("h-patch-numpy", "h-patch-helper-module", "h-input-transformer"):
+        assert "trusted re-check failed where the notebook's own test passed" in rows[name]["flags"], rows[name]
+    for twin in {f"twin-{t.base}" for t in TRICKS if t.base}:
+        assert "trusted re-check" not in rows[twin]["flags"], (twin, rows[twin]["flags"])
+
+
+def test_honest_work_raises_no_flag(hostile):
+    """No false alarm: the reference, every correct alternative and every catalogued (honest) bug."""
+    course = hostile["course"]
+    released = {p.stem: nbformat.read(p, as_version=4) for p in (course / "release" / ASSIGNMENT).glob("*.ipynb")}
+    variants = {"reference": ()} | {f"alt-{n}": e for n, e in ALTERNATIVES.items()} | {
+        f"bug-{b.name}": b.edits for b in ALL_BUGS}
+    for name, edits in variants.items():
+        for notebook, nb in submission_with_edits(course, sorted(released), edits).items():
+            flags = notebook_flags(released[notebook], nb, notebook)
+            assert not flags, (name, flags)

@@ -1,0 +1,460 @@
+"""Trusted re-check of 1_mlp_numpy.ipynb (instructor only: in CourseDirectory.ignore, never released).
+
+Each `probe` runs in the student's kernel after the whole notebook has run. It calls the student's code
+on inputs that no test cell used and returns plain arrays. The grader computes the same probes on the
+reference solution in a clean kernel, and each `check` (or the default: same keys, same shapes, equal
+within tolerance) decides in the grader's own process whether the graded cell keeps its points. No
+expected value ever enters the student's kernel. See gradekit/trusted.py and the README.
+"""
+import numpy as np
+
+PROBES, CHECKS = {}, {}
+
+
+def probe(grade_id):
+    def register(fn):
+        PROBES[grade_id] = fn
+        return fn
+    return register
+
+
+def check(grade_id):
+    def register(fn):
+        CHECKS[grade_id] = fn
+        return fn
+    return register
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers used in the kernel: parameters are set explicitly, so every correct init gives the same values.
+# ------------------------------------------------------------------------------------------------
+
+def _linear(ns, d_in, d_out, rng):
+    layer = ns["LinearModule"](d_in, d_out, np.random.default_rng(0))
+    layer.params["weight"] = rng.normal(size=(d_in, d_out))
+    layer.params["bias"] = rng.normal(size=d_out)
+    return layer
+
+
+def _linear_layers(model):
+    return [layer for layer in model.layers if hasattr(layer, "params")]
+
+
+def _mlp(ns, d, hidden, c, rng):
+    model = ns["MLP"](d, list(hidden), c, np.random.default_rng(0))
+    for layer in _linear_layers(model):
+        w = layer.params["weight"]
+        layer.params = {"weight": rng.normal(size=np.shape(w)) / np.sqrt(np.shape(w)[0]),
+                        "bias": rng.normal(size=np.shape(layer.params["bias"]))}
+    return model
+
+
+def _weights(model):
+    out = {}
+    for i, layer in enumerate(_linear_layers(model)):
+        out[f"W{i}"], out[f"b{i}"] = layer.params["weight"], layer.params["bias"]
+    return out
+
+
+def _directional(loss, tensors, rng, h=1e-5):
+    """Central differences of loss() along one random direction per array (each perturbed in place and
+    restored): {"v{i}": direction, "fd{i}": derivative}. The check compares them with the analytic
+    gradients, so a backward pass is judged against its own forward pass, as the notebook's tests do."""
+    out = {}
+    for i, tensor in enumerate(tensors):
+        v = rng.normal(size=np.shape(tensor))
+        tensor += h * v
+        plus = float(loss())
+        tensor -= 2 * h * v
+        minus = float(loss())
+        tensor += h * v
+        out[f"v{i}"], out[f"fd{i}"] = v, (plus - minus) / (2 * h)
+    return out
+
+
+def _gradient_check(got, ref, prefix=""):
+    """Every analytic gradient g{i} agrees with the central difference along v{i}."""
+    for key in ref:
+        if not key.startswith(prefix + "g"):
+            continue
+        i = key[len(prefix) + 1:]
+        g, v, fd = got.get(key), got.get(f"{prefix}v{i}"), got.get(f"{prefix}fd{i}")
+        if g is None or v is None or fd is None or g.shape != ref[key].shape:
+            return "a gradient has the wrong shape or is missing"
+        if abs(float(np.sum(g * v)) - float(fd)) > 1e-6 * (1.0 + abs(float(fd))):
+            return "a gradient does not match the numerical gradient of your forward pass"
+    return None
+
+
+def _probabilities(rng, n, c, low=0.05):
+    p = rng.uniform(low, 1.0, size=(n, c))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _small_problem(seed, n=60, d=5, c=3):
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(n, d)), rng.integers(0, c, size=n)
+    x[np.arange(n), y] += 2.0
+    return x, y
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers used only by the checks, in the grader's process.
+# ------------------------------------------------------------------------------------------------
+
+def _stack(arrays, prefix):
+    return [arrays[f"{prefix}W{i}"] for i in range(99) if f"{prefix}W{i}" in arrays], \
+           [arrays[f"{prefix}b{i}"] for i in range(99) if f"{prefix}b{i}" in arrays]
+
+
+def _logits(arrays, x, prefix=""):
+    """Forward pass of the specified architecture (Linear, ReLU, ..., Linear) with recorded weights."""
+    ws, bs = _stack(arrays, prefix)
+    for i, (w, b) in enumerate(zip(ws, bs)):
+        x = x @ w + b
+        if i < len(ws) - 1:
+            x = np.maximum(x, 0)
+    return x
+
+
+def _accuracy(arrays, x, y, prefix=""):
+    return float(np.mean(np.argmax(_logits(arrays, x, prefix), axis=1) == y))
+
+
+# ------------------------------------------------------------------------------------------------
+# Probes and checks, one per graded cell
+# ------------------------------------------------------------------------------------------------
+
+@probe("test_standardize")
+def _(ns):
+    rng = np.random.default_rng(1011)
+    tr = rng.normal(2.0, 3.0, size=(23, 6))
+    tr[:, 2] = -4.0
+    tr[:, 5] = rng.normal(0.0, 0.2, size=23)
+    va, te = rng.normal(size=(5, 6)), rng.normal(-1.0, 5.0, size=(4, 6))
+    out = ns["standardize"](tr, va, te)
+    return {"train": out[0], "val": out[1], "test": out[2], "inputs_after": np.concatenate([tr, va, te])}
+
+
+@probe("test_linear_init")
+def _(ns):
+    out = {}
+    for d_in, d_out in [(800, 9), (17, 300)]:
+        layer = ns["LinearModule"](d_in, d_out, np.random.default_rng(d_in + 5))
+        out[f"weight_{d_in}"], out[f"bias_{d_in}"] = layer.params["weight"], layer.params["bias"]
+    for name, seed in (("seed13_a", 13), ("seed13_b", 13), ("seed14", 14)):
+        out[name] = ns["LinearModule"](6, 5, np.random.default_rng(seed)).params["weight"]
+    return out
+
+
+@check("test_linear_init")
+def _(got, ref):
+    for d_in, d_out in [(800, 9), (17, 300)]:
+        w, b = got[f"weight_{d_in}"], got[f"bias_{d_in}"]
+        if w.shape != (d_in, d_out) or b.shape != (d_out,):
+            return f"parameter shapes for LinearModule({d_in}, {d_out})"
+        if abs(w.std() / np.sqrt(2.0 / d_in) - 1) > 0.08 or abs(w.mean()) > 6 * np.sqrt(2.0 / d_in / w.size):
+            return f"Kaiming initialisation for LinearModule({d_in}, {d_out})"
+        if np.any(b != 0) or np.unique(w, axis=1).shape[1] != d_out:
+            return "biases start at 0 and the columns of W differ"
+    if not np.array_equal(got["seed13_a"], got["seed13_b"]) or np.array_equal(got["seed13_a"], got["seed14"]):
+        return "draw the weights from the rng passed in"
+    return None
+
+
+@probe("test_linear_forward")
+def _(ns):
+    rng, out = np.random.default_rng(1021), {}
+    for i, (n, d_in, d_out) in enumerate([(6, 4, 9), (1, 7, 3)]):
+        layer, x = _linear(ns, d_in, d_out, rng), rng.normal(size=(n, d_in))
+        out[f"y{i}"], out[f"x{i}_after"] = layer.forward(x), x
+    return out
+
+
+@probe("test_linear_backward")
+def _(ns):
+    rng, out = np.random.default_rng(1031), {}
+    for i, (n, d_in, d_out) in enumerate([(5, 8, 3), (1, 2, 6)]):
+        layer, x, d = _linear(ns, d_in, d_out, rng), rng.normal(size=(n, d_in)), rng.normal(size=(n, d_out))
+        layer.forward(x)
+        out[f"{i}g0"] = layer.backward(d)
+        out[f"{i}g1"], out[f"{i}g2"] = layer.grads["weight"], layer.grads["bias"]
+        tensors = [x, layer.params["weight"], layer.params["bias"]]
+        out.update({f"{i}{k}": v for k, v in
+                    _directional(lambda: np.sum(layer.forward(x) * d), tensors, rng).items()})
+    return out
+
+
+@check("test_linear_backward")
+def _(got, ref):
+    return _gradient_check(got, ref, "0") or _gradient_check(got, ref, "1")
+
+
+@probe("test_linear_backward_state")
+def _(ns):
+    rng = np.random.default_rng(1041)
+    layer = _linear(ns, 4, 6, rng)
+    x, d, x2, d2 = (rng.normal(size=s) for s in ((7, 4), (7, 6), (2, 4), (2, 6)))
+    layer.forward(x)
+    layer.backward(d)
+    out = {"dW_first": np.array(layer.grads["weight"]), "db_first": np.array(layer.grads["bias"])}
+    for _ in range(2):
+        layer.forward(x)
+        layer.backward(d)
+    out.update({"dW_third": np.array(layer.grads["weight"]), "db_third": np.array(layer.grads["bias"])})
+    layer.forward(x2)
+    out["dx_latest"] = layer.backward(d2)
+    out["dW_latest"] = layer.grads["weight"]
+    out["inputs_after"] = np.concatenate([x.ravel(), d.ravel(), x2.ravel(), d2.ravel()])
+    return out
+
+
+@check("test_linear_backward_state")
+def _(got, ref):
+    for key in ("dW", "db"):
+        first, third = got[f"{key}_first"], got[f"{key}_third"]
+        if first.shape != third.shape or not np.allclose(first, third, rtol=1e-12, atol=1e-12):
+            return "backward must set the gradients (=), not add to them (+=)"
+    if not np.array_equal(got["inputs_after"], ref["inputs_after"]):
+        return "forward/backward must not modify x or dout"
+    if got["dW_latest"].shape != ref["dW_latest"].shape or not np.allclose(got["dW_latest"], ref["dW_latest"]):
+        return "backward must use the input of the most recent forward call"
+    if got["dx_latest"].shape != ref["dx_latest"].shape:
+        return "dx has the shape of x"
+    return None
+
+
+@probe("test_relu")
+def _(ns):
+    rng = np.random.default_rng(1051)
+    x, d = rng.normal(size=(3, 11)), rng.normal(size=(3, 11))
+    relu = ns["ReLUModule"]()
+    out = {"y": relu.forward(x)}
+    out["g0"] = relu.backward(d)
+    out.update(_directional(lambda: np.sum(relu.forward(x) * d), [x], rng))
+    return out
+
+
+@check("test_relu")
+def _(got, ref):
+    if got["y"].shape != ref["y"].shape or not np.allclose(got["y"], ref["y"], rtol=1e-12, atol=1e-12):
+        return "relu forward"
+    return _gradient_check(got, ref)
+
+
+@probe("test_relu_no_mutation")
+def _(ns):
+    rng = np.random.default_rng(1052)
+    x, d = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+    relu = ns["ReLUModule"]()
+    relu.forward(x)
+    dx = relu.backward(d)
+    return {"dx": dx, "inputs_after": np.concatenate([x, d])}
+
+
+@probe("test_softmax_forward")
+def _(ns):
+    z = np.random.default_rng(1061).normal(scale=4.0, size=(6, 3))
+    return {"s": ns["SoftMaxModule"]().forward(z), "z_after": z}
+
+
+@probe("test_softmax_stability")
+def _(ns):
+    z = np.array([[-800.0, 790.0, 800.0], [3.0, 2.0, 1.0], [-1e4, -1e4 + 2, -1e4 + 1]])
+    return {"s": ns["SoftMaxModule"]().forward(z)}
+
+
+@probe("test_softmax_backward")
+def _(ns):
+    rng = np.random.default_rng(1071)
+    z, d = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
+    softmax = ns["SoftMaxModule"]()
+    softmax.forward(z)
+    out = {"g0": softmax.backward(d), "d_after": d}
+    out.update(_directional(lambda: np.sum(softmax.forward(z) * d), [z], rng))
+    return out
+
+
+@check("test_softmax_backward")
+def _(got, ref):
+    if not np.array_equal(got["d_after"], ref["d_after"]):
+        return "softmax backward modified dout in place"
+    return _gradient_check(got, ref)
+
+
+@probe("test_cross_entropy")
+def _(ns):
+    rng = np.random.default_rng(1081)
+    p, y = _probabilities(rng, 8, 5), rng.integers(0, 5, size=8)
+    return {"loss": ns["CrossEntropyModule"]().forward(p, y), "p_after": p}
+
+
+@probe("test_cross_entropy_backward")
+def _(ns):
+    rng = np.random.default_rng(1091)
+    p, y = _probabilities(rng, 6, 7, low=0.1), rng.integers(0, 7, size=6)
+    ce = ns["CrossEntropyModule"]()
+    out = {"g0": ce.backward(p, y)}
+    out.update(_directional(lambda: ce.forward(p, y), [p], rng))
+    return out
+
+
+@check("test_cross_entropy_backward")
+def _(got, ref):
+    return _gradient_check(got, ref)
+
+
+@probe("test_cross_entropy_stability")
+def _(ns):
+    p, y = np.array([[0.0, 1.0], [0.3, 0.7], [1.0, 0.0]]), np.array([0, 1, 1])
+    ce = ns["CrossEntropyModule"]()
+    return {"loss": ce.forward(p, y), "dp": ce.backward(p, y)}
+
+
+@check("test_cross_entropy_stability")
+def _(got, ref):
+    if got["loss"].shape != () or got["dp"].shape != (3, 2):
+        return "the loss is a scalar and the gradient has the shape of P"
+    if not (np.isfinite(got["loss"]) and np.all(np.isfinite(got["dp"]))):
+        return "a probability of exactly 0 must give a finite loss and gradient (clip before log / division)"
+    if not np.isclose(got["loss"], ref["loss"], rtol=1e-6):
+        return "cross-entropy with a zero probability: clip the true-class probability at 1e-12"
+    return None
+
+
+@probe("test_mlp_structure")
+def _(ns):
+    out = {}
+    for i, (d, hidden, c) in enumerate([(6, [], 5), (4, [7, 3], 2)]):
+        model = ns["MLP"](d, hidden, c, np.random.default_rng(0))
+        out[f"shapes{i}"] = np.array([np.shape(layer.params["weight"]) for layer in _linear_layers(model)])
+        out[f"relus{i}"] = sum(isinstance(layer, ns["ReLUModule"]) for layer in model.layers)
+        out[f"logits{i}"] = _mlp(ns, d, hidden, c, np.random.default_rng(1101 + i)).forward(
+            np.random.default_rng(1111 + i).normal(size=(19, d)))
+    return out
+
+
+@check("test_mlp_structure")
+def _(got, ref):
+    for i in range(2):
+        if got[f"shapes{i}"].shape != ref[f"shapes{i}"].shape or np.any(got[f"shapes{i}"] != ref[f"shapes{i}"]):
+            return "one LinearModule per consecutive pair of sizes"
+        if got[f"relus{i}"] != ref[f"relus{i}"]:
+            return "one ReLU after each hidden layer"
+        if got[f"logits{i}"].shape != ref[f"logits{i}"].shape or not np.any(got[f"logits{i}"] < 0):
+            return "logits of shape (N, C), with no ReLU after the last layer"
+    return None
+
+
+@probe("test_mlp_gradients")
+def _(ns):
+    rng, out = np.random.default_rng(1121), {}
+    for i, (n, d, hidden, c) in enumerate([(5, 3, [4], 6), (3, 6, [5, 2], 4), (2, 4, [], 3)]):
+        model = _mlp(ns, d, hidden, c, rng)
+        x, dlogits = rng.normal(size=(n, d)), rng.normal(size=(n, c))
+        model.forward(x)
+        out[f"{i}g0"] = model.backward(dlogits)
+        tensors = [x]
+        for layer in _linear_layers(model):
+            out[f"{i}g{len(tensors)}"], out[f"{i}g{len(tensors) + 1}"] = layer.grads["weight"], layer.grads["bias"]
+            tensors += [layer.params["weight"], layer.params["bias"]]
+        out.update({f"{i}{k}": v for k, v in
+                    _directional(lambda: np.sum(model.forward(x) * dlogits), tensors, rng).items()})
+    return out
+
+
+@check("test_mlp_gradients")
+def _(got, ref):
+    return _gradient_check(got, ref, "0") or _gradient_check(got, ref, "1") or _gradient_check(got, ref, "2")
+
+
+@probe("test_sgd_step")
+def _(ns):
+    rng = np.random.default_rng(1131)
+    model = _mlp(ns, 5, [4], 3, rng)
+    for layer in _linear_layers(model):
+        layer.grads = {k: rng.normal(size=np.shape(v)) for k, v in layer.params.items()}
+    ns["sgd_step"](model, 0.3)
+    return _weights(model)
+
+
+@probe("test_accuracy")
+def _(ns):
+    rng = np.random.default_rng(1141)
+    scores = rng.normal(size=(11, 4))
+    return {"acc": ns["accuracy"](scores, rng.integers(0, 4, size=11))}
+
+
+@probe("test_train")
+def _(ns):
+    x, y = _small_problem(1151)
+    out = {}
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        model = _mlp(ns, 5, [6], 3, np.random.default_rng(1152))
+        history = ns["train"](model, x, y, x[40:], (y[40:] + 1) % 3, lr=0.05, batch_size=9, epochs=3,
+                              seed=seed)
+        out.update({f"{name}_{k}": v for k, v in _weights(model).items()})
+        out[f"{name}_val_acc"] = np.asarray(history["val_acc"], dtype=float)
+        out[f"{name}_val_logits"] = model.forward(x[40:])
+    model = _mlp(ns, 5, [6], 3, np.random.default_rng(1153))
+    history = ns["train"](model, x, y, x, y, lr=0.0, batch_size=12, epochs=1, seed=0)
+    out["frozen_train_loss"] = np.asarray(history["train_loss"], dtype=float)
+    out["frozen_logits"] = model.forward(x)
+    return out
+
+
+@check("test_train")
+def _(got, ref):
+    x, y = _small_problem(1151)
+    weights = [k[2:] for k in ref if k.startswith("a_W")]
+    if any(not np.array_equal(got[f"a_{k}"], got[f"b_{k}"]) for k in weights):
+        return "the same seed must reproduce training exactly"
+    if all(np.array_equal(got[f"a_{k}"], got[f"c_{k}"]) for k in weights):
+        return "different seeds must shuffle differently"
+    val_acc = float(np.mean(np.argmax(got["a_val_logits"], axis=1) == (y[40:] + 1) % 3))
+    if got["a_val_acc"].shape != (3,) or abs(got["a_val_acc"][-1] - val_acc) > 1e-9:
+        return "val_acc must be the accuracy on the validation set after each epoch"
+    logits = got["frozen_logits"]
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    full_loss = -np.mean(np.log((e / e.sum(axis=1, keepdims=True))[np.arange(len(y)), y]))
+    if got["frozen_train_loss"].shape != (1,) or abs(got["frozen_train_loss"][0] - full_loss) > 1e-9:
+        return "train_loss must be the mean of the mini-batch losses of the epoch"
+    return None
+
+
+@probe("test_overfit_small")
+def _(ns):
+    rng = np.random.default_rng(1161)
+    x, y = rng.normal(size=(40, 8)), rng.integers(0, 4, size=40)
+    model = ns["MLP"](8, [64], 4, np.random.default_rng(1162))
+    softmax, ce = ns["SoftMaxModule"](), ns["CrossEntropyModule"]()
+    for _ in range(300):
+        p = softmax.forward(model.forward(x))
+        model.backward(softmax.backward(ce.backward(p, y)))
+        ns["sgd_step"](model, 0.5)
+    return _weights(model)
+
+
+@check("test_overfit_small")
+def _(got, ref):
+    rng = np.random.default_rng(1161)
+    x, y = rng.normal(size=(40, 8)), rng.integers(0, 4, size=40)
+    if _accuracy(got, x, y) < 1.0:
+        return "the MLP could not memorise 40 samples with random labels"
+    return None
+
+
+@probe("test_final_accuracy")
+def _(ns):
+    return _weights(ns["model"])
+
+
+@check("test_final_accuracy")
+def _(got, ref):
+    from mlp_utils import load_digits_split  # the instructor's copy, imported by the grader
+
+    x_tr, _, _, _, x_te, y_te = load_digits_split(seed=0)
+    mu, sd = x_tr.mean(0), x_tr.std(0)
+    if _accuracy(got, (x_te - mu) / np.where(sd > 0, sd, 1.0), y_te) < 0.93:
+        return "the trained model's test accuracy is below 0.93"
+    return None

@@ -1,0 +1,300 @@
+"""Trusted re-check of 2_mlp_pytorch.ipynb (instructor only: in CourseDirectory.ignore, never released).
+
+Same contract as probes/1_mlp_numpy.py: probes run in the student's kernel after the notebook and
+return plain arrays; checks run in the grader's process. Parameters are copied into every nn.Linear
+in order, so every correct architecture gives the same numbers whatever its module names.
+"""
+import numpy as np
+
+PROBES, CHECKS = {}, {}
+
+
+def probe(grade_id):
+    def register(fn):
+        PROBES[grade_id] = fn
+        return fn
+    return register
+
+
+def check(grade_id):
+    def register(fn):
+        CHECKS[grade_id] = fn
+        return fn
+    return register
+
+
+def _linears(model):
+    import torch.nn as nn
+
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def _set_params(model, seed):
+    import torch
+
+    rng = np.random.default_rng(seed)
+    with torch.no_grad():
+        for layer in _linears(model):
+            layer.weight.copy_(torch.as_tensor(rng.normal(size=tuple(layer.weight.shape)) /
+                                               np.sqrt(layer.weight.shape[1])))
+            layer.bias.copy_(torch.as_tensor(rng.normal(size=tuple(layer.bias.shape))))
+    return model
+
+
+def _model(sizes):
+    """The specified architecture built here, not with the student's MLP: the training-loop probes judge
+    the loop alone, as the notebook's tests do."""
+    import torch.nn as nn
+
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(sizes) - 2 else [])
+    return nn.Sequential(*layers)
+
+
+def _weights(model, prefix=""):
+    out = {}
+    for i, layer in enumerate(_linears(model)):
+        out[f"{prefix}W{i}"] = layer.weight.detach().cpu().double().numpy()
+        out[f"{prefix}b{i}"] = layer.bias.detach().cpu().double().numpy()
+    return out
+
+
+def _loader(seed, n=30, d=5, c=3, batch_size=7):
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g)
+    y = torch.randint(0, c, (n,), generator=g)
+    x[torch.arange(n), y] += 2.0
+    return DataLoader(TensorDataset(x, y), batch_size=batch_size)
+
+
+def _logits(arrays, x, prefix=""):
+    """Forward pass of the specified architecture with recorded weights (PyTorch's (out, in) layout)."""
+    ws = [arrays[f"{prefix}W{i}"] for i in range(99) if f"{prefix}W{i}" in arrays]
+    for i, w in enumerate(ws):
+        x = x @ w.T + arrays[f"{prefix}b{i}"]
+        if i < len(ws) - 1:
+            x = np.maximum(x, 0)
+    return x
+
+
+def _accuracy(arrays, x, y, prefix=""):
+    return float(np.mean(np.argmax(_logits(arrays, x, prefix), axis=1) == y))
+
+
+@probe("test_make_loaders")
+def _(ns):
+    rng = np.random.default_rng(2011)
+    xs = [rng.normal(size=(n, 3)) for n in (17, 6, 5)]
+    ys = [rng.integers(0, 4, size=n) for n in (17, 6, 5)]
+    args = (xs[0], ys[0], xs[1], ys[1], xs[2], ys[2])
+    a, b, c = (ns["make_loaders"](*args, batch_size=4, seed=s) for s in (8, 8, 9))
+    out = {}
+    for name, loaders in (("a", a), ("b", b), ("c", c)):
+        out[f"{name}_train_x"] = np.concatenate([x.numpy() for x, _ in loaders[0]])
+    out["a_train_x_epoch2"] = np.concatenate([x.numpy() for x, _ in a[0]])
+    out["a_train_y"] = np.concatenate([y.numpy() for _, y in a[0]])
+    for i, name in ((1, "val"), (2, "test")):
+        out[f"{name}_x"] = np.concatenate([x.numpy() for x, _ in a[i]])
+        out[f"{name}_y"] = np.concatenate([y.numpy() for _, y in a[i]])
+    out["train_x_sorted"] = np.sort(xs[0].astype(np.float32), axis=0)
+    return out
+
+
+@check("test_make_loaders")
+def _(got, ref):
+    x = got["a_train_x"]
+    if x.dtype != np.float32 or got["a_train_y"].dtype != np.int64 or got["val_y"].dtype != np.int64:
+        return "inputs must be float32 and labels int64"
+    if not np.array_equal(x, got["b_train_x"]) or np.array_equal(x, got["c_train_x"]):
+        return "shuffle the training loader with a torch.Generator seeded with `seed`"
+    if np.array_equal(x, got["a_train_x_epoch2"]):
+        return "the training loader must reshuffle every epoch"
+    if x.shape != (17, 3) or not np.array_equal(np.sort(x, axis=0), got["train_x_sorted"]):
+        return "the training loader must serve each training sample once per epoch"
+    for name in ("val_x", "val_y", "test_x", "test_y"):
+        if got[name].shape != ref[name].shape or not np.allclose(got[name], ref[name], atol=1e-6):
+            return "the validation and test loaders serve their own set, in order"
+    return None
+
+
+@probe("test_mlp_structure")
+def _(ns):
+    out = {}
+    for i, (d, hidden, c) in enumerate([(6, [], 5), (4, [7, 3], 2)]):
+        model = ns["MLP"](d, hidden, c)
+        out[f"shapes{i}"] = np.array([s for p in model.parameters() for s in (list(p.shape) + [0])[:2]])
+        out[f"requires_grad{i}"] = np.array([p.requires_grad for p in model.parameters()])
+        out[f"linears{i}"] = len(_linears(model))
+    return out
+
+
+@probe("test_mlp_returns_logits")
+def _(ns):
+    import torch
+
+    out = {}
+    for i, hidden in enumerate(([], [5], [6, 4])):
+        model = _set_params(ns["MLP"](4, hidden, 3), 2021 + i)
+        x = torch.as_tensor(np.random.default_rng(2031 + i).normal(scale=3.0, size=(8, 4)), dtype=torch.float32)
+        with torch.no_grad():
+            out[f"logits{i}"] = model(x).double().numpy()
+    return out
+
+
+@check("test_mlp_returns_logits")
+def _(got, ref):
+    for key in ref:
+        logits = got[key]
+        if logits.shape != ref[key].shape:
+            return "the output has the wrong shape"
+        if np.allclose(logits.sum(axis=1), 1.0, atol=1e-3) or not ((logits < 0).any() and (logits > 1).any()):
+            return "outputs must be unbounded logits: no softmax (or ReLU) after the last layer"
+    return None
+
+
+@probe("test_load_numpy_weights")
+def _(ns):
+    import torch
+
+    rng, out = np.random.default_rng(2041), {}
+    for i, (d, hidden, c) in enumerate([(5, [], 3), (4, [4, 4], 4), (7, [2], 5)]):
+        sizes = [d] + hidden + [c]
+        params = [(rng.normal(size=(a, b)), rng.normal(size=b)) for a, b in zip(sizes[:-1], sizes[1:])]
+        model = ns["MLP"](d, hidden, c)
+        ns["load_numpy_weights"](model, params)
+        with torch.no_grad():
+            out[f"out{i}"] = model(torch.as_tensor(rng.normal(size=(6, d)), dtype=torch.float32)).double().numpy()
+    return out
+
+
+@probe("test_linear_function")
+def _(ns):
+    import torch
+
+    g = torch.Generator().manual_seed(2051)
+    x = torch.randn(6, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    w = torch.randn(4, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    b = torch.randn(4, dtype=torch.float64, generator=g, requires_grad=True)
+    up = torch.randn(6, 4, dtype=torch.float64, generator=g)
+    y = ns["LinearFunction"].apply(x, w, b)
+    grads = torch.autograd.grad((y * up).sum(), (x, w, b))
+    return {"y": y.detach().numpy(), "dx": grads[0].numpy(), "dw": grads[1].numpy(), "db": grads[2].numpy()}
+
+
+@probe("test_train_one_epoch")
+def _(ns):
+    import torch
+    import torch.nn as nn
+
+    out = {}
+    for name, make in (("sgd", lambda p: torch.optim.SGD(p, lr=0.2)),
+                       ("adam", lambda p: torch.optim.Adam(p, lr=0.05))):
+        torch.manual_seed(2061)
+        model = nn.Sequential(nn.Dropout(0.2), _set_params(_model([5, 6, 3]), 2062))
+        model.eval()  # train_one_epoch must switch to training mode: dropout then changes the result
+        loss = ns["train_one_epoch"](model, _loader(2063), make(model.parameters()), nn.CrossEntropyLoss(),
+                                     torch.device("cpu"))
+        out[f"{name}_loss"] = np.float64(loss)
+        out.update(_weights(model, f"{name}_"))
+    return out
+
+
+@check("test_train_one_epoch")
+def _(got, ref):
+    for key in ref:
+        if got.get(key) is None or got[key].shape != ref[key].shape or not np.allclose(got[key], ref[key],
+                                                                                         rtol=1e-4, atol=1e-5):
+            return ("one epoch of training gave other parameters or another mean loss than expected: "
+                    "model.train(), then zero_grad, forward, backward, step for every batch")
+    return None
+
+
+@probe("test_evaluate")
+def _(ns):
+    import torch
+    import torch.nn as nn
+
+    class Recorder(nn.Module):
+        """Identity layer noting, at each forward call, the mode and whether autograd is on."""
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def forward(self, x):
+            self.calls.append((self.training, torch.is_grad_enabled()))
+            return x
+
+    model = nn.Sequential(Recorder(), _set_params(_model([5, 4, 3]), 2071))
+    model.train()
+    before = _weights(model)
+    acc = ns["evaluate"](model, _loader(2072, n=23, batch_size=5), torch.device("cpu"))
+    out = {"acc": np.float64(acc), "calls": np.array(model[0].calls, dtype=bool).reshape(-1, 2)}
+    out.update({f"change_{k}": v - before[k] for k, v in _weights(model).items()})
+    return out
+
+
+@check("test_evaluate")
+def _(got, ref):
+    if abs(float(got["acc"]) - float(ref["acc"])) > 1e-9:
+        return "accuracy: count the correct samples over all batches, divide by the number of samples"
+    if got["calls"].size == 0 or got["calls"][:, 0].any():
+        return "evaluate must call model.eval()"
+    if got["calls"][:, 1].any():
+        return "evaluate must run under torch.no_grad()"
+    if any(np.any(got[k] != 0) for k in ref if k.startswith("change_")):
+        return "evaluate must not change the parameters"
+    return None
+
+
+@probe("test_fit")
+def _(ns):
+    import torch
+    import torch.nn as nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    g = torch.Generator().manual_seed(2081)
+    xt, xv = torch.randn(50, 4, generator=g), torch.randn(30, 4, generator=g)
+    yt = (xt[:, 1] > 0).long()
+    yv = torch.where(torch.arange(30) < 20, (xv[:, 1] <= 0).long(), (xv[:, 1] > 0).long())
+    model = _set_params(_model([4, 5, 2]), 2082)
+    history = ns["fit"](model, DataLoader(TensorDataset(xt, yt), batch_size=10),
+                        DataLoader(TensorDataset(xv, yv), batch_size=8),
+                        torch.optim.SGD(model.parameters(), lr=0.3), nn.CrossEntropyLoss(), torch.device("cpu"), 5)
+    out = _weights(model)
+    out["val_acc"] = np.asarray(history["val_acc"], dtype=float)
+    out["best_epoch"] = int(history["best_epoch"])
+    out["xv"], out["yv"] = xv.double().numpy(), yv.numpy()
+    return out
+
+
+@check("test_fit")
+def _(got, ref):
+    if not np.array_equal(got["xv"], ref["xv"]) or not np.array_equal(got["yv"], ref["yv"]):
+        return "fit must not change the data it is given"
+    if got["val_acc"].shape != (5,):
+        return "one validation accuracy per epoch"
+    best = int(got["best_epoch"])
+    if not 0 <= best < 5 or got["val_acc"][best] != got["val_acc"].max():
+        return "best_epoch must be an epoch with the highest validation accuracy"
+    if abs(_accuracy(got, ref["xv"], ref["yv"]) - got["val_acc"].max()) > 1e-9:
+        return "the returned model must hold the parameters of the best epoch, measured on val_loader"
+    return None
+
+
+@probe("test_final_accuracy")
+def _(ns):
+    return _weights(ns["model"])
+
+
+@check("test_final_accuracy")
+def _(got, ref):
+    from mlp_utils import load_digits_standardized  # the instructor's copy, imported by the grader
+
+    _, _, _, _, x_te, y_te = load_digits_standardized(seed=0)
+    if _accuracy(got, x_te, y_te) < 0.93:
+        return "the trained model's test accuracy is below 0.93"
+    return None
