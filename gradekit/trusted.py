@@ -93,7 +93,9 @@ def load_checks(probe_file: Path):
     return module
 
 
-def default_check(got: dict, ref: dict) -> str | None:
+def default_check(got: dict, ref: dict, rtol: float = 1e-6, atol: float = 1e-9) -> str | None:
+    """Same keys, same shapes, integers equal, floats equal within tolerance (a probe module may set
+    DEFAULT_TOLERANCE = (rtol, atol), e.g. for float32 results, whose rounding differs between CPUs)."""
     for key, expected in ref.items():
         value = got.get(key)
         if value is None or value.shape != expected.shape:
@@ -101,7 +103,7 @@ def default_check(got: dict, ref: dict) -> str | None:
         if expected.dtype.kind in "biu":
             if value.dtype.kind not in "biu" or not np.array_equal(value, expected):
                 return "the result differs from the expected one"
-        elif value.dtype.kind not in "biuf" or not np.allclose(value, expected, rtol=1e-6, atol=1e-9):
+        elif value.dtype.kind not in "biuf" or not np.allclose(value, expected, rtol=rtol, atol=atol):
             return "the result differs from the expected one"
     return None
 
@@ -120,7 +122,10 @@ def judge(module, student: dict | None, reference: dict) -> dict[str, str | None
             verdicts[grade_id] = f"your code raised {str(error)[:300] if error is not None else 'an error'}"
         else:
             try:
-                verdicts[grade_id] = module.CHECKS.get(grade_id, default_check)(got, ref)
+                if grade_id in module.CHECKS:
+                    verdicts[grade_id] = module.CHECKS[grade_id](got, ref)
+                else:
+                    verdicts[grade_id] = default_check(got, ref, *getattr(module, "DEFAULT_TOLERANCE", ()))
             except Exception as err:  # noqa: BLE001 - malformed results fail the check, never the grader
                 verdicts[grade_id] = f"the results could not be checked ({type(err).__name__})"
     return verdicts
