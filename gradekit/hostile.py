@@ -81,7 +81,7 @@ TRICKS = [
           "mlp_utils.rel_error = rel_error = lambda *a, **k: 0.0\n", base="bias_grad_mean", expect="graded"),
     Trick("patch-builtins", "monkeypatch builtins",
           "import builtins\nbuiltins.all = lambda *a, **k: True\nbuiltins.any = lambda *a, **k: True\n"
-          "builtins.abs = lambda *a, **k: 0.0\nbuiltins.max = lambda *a, **k: 0.0\n", expect="either"),
+          "builtins.abs = lambda *a, **k: 0.0\n"),
     Trick("patch-torch", "monkeypatch torch (hiding a training loop without zero_grad)", notebook=TORCH,
           base="missing_zero_grad", expect="graded", code=(
           "torch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True\n"

@@ -17,10 +17,10 @@ every graded cell that has a probe (source/<assignment>/probes/<notebook>.py, in
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import shutil
 import sys
 import tempfile
+import types
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,18 @@ PROBE_CELL_TAG = "gradekit-probes"
 MAX_PROBE_BYTES = 200 * 2**20
 ERROR_KEY = "__error__"
 FAILED_ENAME = "TrustedCheckFailed"
+# Run before a probe file, in the kernel and in the grader alike: the decorators that register probes and
+# checks by grade id, so that the probe files hold nothing but probes and checks.
+PRELUDE = """\
+PROBES, CHECKS = {}, {}
+def _register(table, grade_id):
+    def register(fn):
+        table[grade_id] = fn
+        return fn
+    return register
+probe = lambda grade_id: _register(PROBES, grade_id)
+check = lambda grade_id: _register(CHECKS, grade_id)
+"""
 
 
 def probe_path(course: Path, assignment: str, notebook: str) -> Path:
@@ -42,7 +54,7 @@ def probe_cell(probe_source: str, out_file: str):
 def __gradekit_probes():
     import numpy
     probes = {{"__name__": "gradekit_probes"}}
-    exec(compile({probe_source!r}, "<gradekit probes>", "exec"), probes)
+    exec(compile({PRELUDE + probe_source!r}, "<gradekit probes>", "exec"), probes)
     arrays = {{}}
     for grade_id, probe in probes["PROBES"].items():
         try:
@@ -82,14 +94,14 @@ def load_arrays(path: Path) -> dict[str, dict[str, np.ndarray | None]] | None:
 
 
 def load_checks(probe_file: Path):
-    """The probe module imported in the grader's process (for its CHECKS), with the instructor's copy of
-    the assignment's helpers importable."""
+    """The probe module loaded in the grader's process (for its CHECKS), with the instructor's copy of the
+    assignment's helpers importable."""
     folder = str(probe_file.parent.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location(f"gradekit_probes_{probe_file.stem}", probe_file)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = types.ModuleType(f"gradekit_probes_{probe_file.stem}")
+    module.__file__ = str(probe_file)
+    exec(compile(PRELUDE + probe_file.read_text(), str(probe_file), "exec"), module.__dict__)
     return module
 
 

@@ -24,7 +24,7 @@ from gradekit.suspicious import notebook_flags
 from gradekit.kernel import namespaces_available
 from gradekit.submissions import submission_with_edits, write_submission
 
-TIMEOUT_S = 60  # wall time per submission: the correct one needs about 15 s here
+TIMEOUT_S = 40  # wall time per submission: the correct one needs about 15 s here
 SANDBOXED = namespaces_available()
 needs_sandbox = pytest.mark.skipif(not SANDBOXED, reason="Linux namespaces unavailable on this machine: "
                                                          "the kernel sandbox falls back to resource limits")

@@ -5,24 +5,12 @@ on inputs that no test cell used and returns plain arrays. The grader computes t
 reference solution in a clean kernel, and each `check` (or the default: same keys, same shapes, equal
 within tolerance) decides in the grader's own process whether the graded cell keeps its points. No
 expected value ever enters the student's kernel. See gradekit/trusted.py and the README.
+
+`probe(grade_id)` and `check(grade_id)` register the functions below; gradekit/trusted.py defines them
+(its PRELUDE) before running this file, in the kernel and in the grader alike.
 """
 import numpy as np
 
-PROBES, CHECKS = {}, {}
-
-
-def probe(grade_id):
-    def register(fn):
-        PROBES[grade_id] = fn
-        return fn
-    return register
-
-
-def check(grade_id):
-    def register(fn):
-        CHECKS[grade_id] = fn
-        return fn
-    return register
 
 
 # ------------------------------------------------------------------------------------------------
@@ -446,15 +434,16 @@ def _(got, ref):
 
 @probe("test_final_accuracy")
 def _(ns):
-    return _weights(ns["model"])
+    from mlp_utils import load_digits_split
+
+    x_tr, _, _, _, x_te, y_te = load_digits_split(seed=0)
+    mu, sd = x_tr.mean(0), x_tr.std(0)
+    # the test set is recorded too: the check uses the reference run's copy, never the student's
+    return {**_weights(ns["model"]), "x_test": (x_te - mu) / np.where(sd > 0, sd, 1.0), "y_test": y_te}
 
 
 @check("test_final_accuracy")
 def _(got, ref):
-    from mlp_utils import load_digits_split  # the instructor's copy, imported by the grader
-
-    x_tr, _, _, _, x_te, y_te = load_digits_split(seed=0)
-    mu, sd = x_tr.mean(0), x_tr.std(0)
-    if _accuracy(got, (x_te - mu) / np.where(sd > 0, sd, 1.0), y_te) < 0.93:
+    if _accuracy(got, ref["x_test"], ref["y_test"]) < 0.93:
         return "the trained model's test accuracy is below 0.93"
     return None

@@ -3,27 +3,15 @@
 Same contract as probes/1_mlp_numpy.py: probes run in the student's kernel after the notebook and
 return plain arrays; checks run in the grader's process. Parameters are copied into every nn.Linear
 in order, so every correct architecture gives the same numbers whatever its module names.
+
+`probe(grade_id)` and `check(grade_id)` register the functions below; gradekit/trusted.py defines them
+(its PRELUDE) before running this file, in the kernel and in the grader alike.
 """
 import numpy as np
 
-PROBES, CHECKS = {}, {}
 # Outputs computed in float32: rounding differs between CPUs and PyTorch builds by about 1e-7 relative
 # (measured 2026-11-27: the CPU reference against a GPU machine's CPU failed 1e-6); bugs change them by O(1).
 DEFAULT_TOLERANCE = (1e-5, 1e-5)
-
-
-def probe(grade_id):
-    def register(fn):
-        PROBES[grade_id] = fn
-        return fn
-    return register
-
-
-def check(grade_id):
-    def register(fn):
-        CHECKS[grade_id] = fn
-        return fn
-    return register
 
 
 def _linears(model):
@@ -290,14 +278,15 @@ def _(got, ref):
 
 @probe("test_final_accuracy")
 def _(ns):
-    return _weights(ns["model"])
+    from mlp_utils import load_digits_standardized
+
+    _, _, _, _, x_te, y_te = load_digits_standardized(seed=0)
+    # the test set is recorded too: the check uses the reference run's copy, never the student's
+    return {**_weights(ns["model"]), "x_test": x_te, "y_test": y_te}
 
 
 @check("test_final_accuracy")
 def _(got, ref):
-    from mlp_utils import load_digits_standardized  # the instructor's copy, imported by the grader
-
-    _, _, _, _, x_te, y_te = load_digits_standardized(seed=0)
-    if _accuracy(got, x_te, y_te) < 0.93:
+    if _accuracy(got, ref["x_test"], ref["y_test"]) < 0.93:
         return "the trained model's test accuracy is below 0.93"
     return None
