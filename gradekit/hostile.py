@@ -76,7 +76,7 @@ TRICKS = [
           "np.allclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n"
           "np.isclose = lambda *a, **k: True\nnp.testing.assert_allclose = lambda *a, **k: None\n"
           "np.max = lambda *a, **k: 0.0\n", base="bias_grad_mean", expect="graded"),
-    Trick("patch-helper-module", "monkeypatch the kit's helper module",
+    Trick("patch-helper-module", "monkeypatch the kit's helper module (hiding a wrong bias gradient)",
           "import mlp_utils\nmlp_utils.check_close = check_close = lambda *a, **k: None\n"
           "mlp_utils.rel_error = rel_error = lambda *a, **k: 0.0\n", base="bias_grad_mean", expect="graded"),
     Trick("patch-builtins", "monkeypatch builtins",
