@@ -31,6 +31,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     memory_mb = Integer(8192, help="Address-space limit of the kernel (MB); 0: none.").tag(config=True)
     file_mb = Integer(200, help="Largest file the kernel may write (MB); 0: none.").tag(config=True)
     open_files = Integer(1024, help="Open files limit of the kernel; 0: none.").tag(config=True)
+    processes = Integer(0, help="RLIMIT_NPROC of the kernel; 0: none. Linux counts every process of the "
+                                "user (and ignores the limit for root), so set it only when grading as a "
+                                "dedicated unprivileged user.").tag(config=True)
 
     def _sandboxed(self) -> bool:
         return self.enabled and namespaces_available()
@@ -55,7 +58,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             return cmd
         cwd = (self._launch_args or {}).get("cwd") or "."
         wrapper = [sys.executable, sandbox.__file__, f"--memory-mb={self.memory_mb}", f"--file-mb={self.file_mb}",
-                   f"--open-files={self.open_files}"]
+                   f"--open-files={self.open_files}", f"--processes={self.processes}"]
         if self._sandboxed():
             wrapper += [f"--writable={cwd}", f"--writable={self._ipc_dir}", f"--keep={sys.prefix}",
                         f"--keep={sys.base_prefix}"]
