@@ -60,8 +60,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         wrapper = [sys.executable, sandbox.__file__, f"--memory-mb={self.memory_mb}", f"--file-mb={self.file_mb}",
                    f"--open-files={self.open_files}", f"--processes={self.processes}"]
         if self._sandboxed():
+            matplotlib_cache = Path.home() / ".cache" / "matplotlib"  # read-only; seeds the kernel's own
             wrapper += [f"--writable={cwd}", f"--writable={self._ipc_dir}", f"--keep={sys.prefix}",
-                        f"--keep={sys.base_prefix}"]
+                        f"--keep={sys.base_prefix}", f"--keep={matplotlib_cache}"]
             wrapper += [f"--hide={p}" for p in self.hidden_paths]
         else:
             wrapper.append("--no-namespaces")

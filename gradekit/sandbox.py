@@ -5,8 +5,10 @@ namespaces (root, or unprivileged user namespaces) the kernel gets:
 
 - its own mount namespace in which the whole filesystem is read-only, except the submission's own
   folder (--writable), a private empty /tmp and /dev/shm, and the folder of its IPC sockets;
-- the instructor's folders (--hide: the course directory, the kit's checkout) replaced by empty
-  read-only mounts, except the paths it needs (--writable, --keep: the Python environment);
+- every top-level folder but the operating system's (/usr, /etc, /lib, ...) replaced by an empty
+  read-only mount, except the paths it needs (--writable, --keep: the Python environment): the course,
+  the kit's checkouts, home folders are not there; --hide covers more folders (the course directory and
+  the kit's checkout, in case they live inside a system folder);
 - no network (a new network namespace: only a loopback interface, down; the grader talks to the
   kernel over Unix sockets instead of TCP);
 - its own PID namespace with a fresh /proc: it cannot see or signal other processes, and every process
@@ -74,6 +76,8 @@ def mountpoints() -> list[str]:
 
 
 MS_BIND = 4096
+# Top-level folders the kernel sees (read-only): the operating system. Every other one is covered.
+SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc", "sys", "tmp"}
 
 
 def bind_from_fd(fd: int, target: str) -> None:
@@ -120,6 +124,11 @@ def build_filesystem(args) -> None:
     for private in ("/tmp", "/dev/shm"):  # private and empty, except the kernel's own folders
         if os.path.isdir(private):
             cover(private, keep, writable=True)
+    # Outside the system folders, nothing is visible but the kept paths: other checkouts of the kit, home
+    # folders, mounted shares. Then the --hide folders, for a course that lives inside a system folder.
+    for entry in os.scandir("/"):
+        if entry.name not in SYSTEM_FOLDERS and entry.is_dir(follow_symlinks=False):
+            cover(entry.path, keep, writable=False)
     hidden = sorted({os.path.realpath(h) for h in args.hide if os.path.isdir(h)}, key=len)
     for folder in [h for h in hidden if not any(h.startswith(o + os.sep) for o in hidden)]:
         cover(folder, keep, writable=False)
