@@ -124,8 +124,8 @@ def build_filesystem(args) -> None:
     for private in ("/tmp", "/dev/shm"):  # private and empty, except the kernel's own folders
         if os.path.isdir(private):
             cover(private, keep, writable=True)
-    # Outside the system folders, nothing is visible but the kept paths: other checkouts of the kit, home
-    # folders, mounted shares. Then the --hide folders, for a course that lives inside a system folder.
+    # Outside the system folders only the kept paths stay visible: not the course, other checkouts of the
+    # kit, home folders or mounted shares. Then the --hide folders, for a course inside a system folder.
     for entry in os.scandir("/"):
         if entry.name not in SYSTEM_FOLDERS and entry.is_dir(follow_symlinks=False):
             cover(entry.path, keep, writable=False)
