@@ -159,8 +159,7 @@ class HideHiddenTests(NbGraderPreprocessor):
         if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
             return cell, resources
         visible, _, hints = split_hidden(cell.source)
-        first_hidden = cell.source.splitlines().index(
-            next(line for line in cell.source.splitlines() if line.strip() == HIDDEN_BEGIN)) + 1
+        first_hidden = 1 + next(i for i, line in enumerate(cell.source.splitlines()) if line.strip() == HIDDEN_BEGIN)
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         points = cell.metadata.get("nbgrader", {}).get("points")
         lines = []

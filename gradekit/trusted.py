@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import sys
 import tempfile
 import types
 from pathlib import Path
@@ -94,11 +93,7 @@ def load_arrays(path: Path) -> dict[str, dict[str, np.ndarray | None]] | None:
 
 
 def load_checks(probe_file: Path):
-    """The probe module loaded in the grader's process (for its CHECKS), with the instructor's copy of the
-    assignment's helpers importable."""
-    folder = str(probe_file.parent.parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+    """The probe module loaded in the grader's process, for its CHECKS."""
     module = types.ModuleType(f"gradekit_probes_{probe_file.stem}")
     module.__file__ = str(probe_file)
     exec(compile(PRELUDE + probe_file.read_text(), str(probe_file), "exec"), module.__dict__)
