@@ -58,6 +58,13 @@ class Result:
     submission_sha: str = ""
     flags: list[str] = field(default_factory=list)
     tests: dict[str, list] = field(default_factory=dict)  # "notebook:grade_id" -> [score, max]
+    # "notebook:grade_id" -> [the notebook's own test, the trusted re-check], each "passed" or "failed"
+    judges: dict[str, list] = field(default_factory=dict)
+
+    @property
+    def disagreements(self) -> list[str]:
+        """Cells where the notebook's test and the trusted re-check reached different verdicts."""
+        return sorted(cell for cell, (kernel, recheck) in self.judges.items() if kernel != recheck)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -303,20 +310,38 @@ def finalize(course: Path, assignment: str, raw: dict, limits: Limits, sha: str)
         result.flags.append("output truncated")
     if raw.get("feedback") is False:
         result.flags.append("feedback failed")
-    result.flags += trusted_flags(course, assignment, student)
+    metadata = _grading_metadata(course, assignment, student)
+    result.flags += trusted_flags(metadata)
+    result.judges = judges_verdicts(metadata)
     result.tests = {f"{nb}:{t}": list(v) for nb, g in grades.items() for t, v in g.autograded.items()}
     return apply_scores(result, grades.values())
 
 
-def trusted_flags(course: Path, assignment: str, student: str) -> list[str]:
+def _grading_metadata(course: Path, assignment: str, student: str) -> dict[str, dict]:
+    """{notebook: what the grading pipeline recorded in its metadata (gradekit.nbgrader_ext)}."""
+    return {path.stem: nbformat.read(path, as_version=4).metadata.get("gradekit", {})
+            for path in sorted((course / "autograded" / student / assignment).glob("*.ipynb"))}
+
+
+def judges_verdicts(metadata: dict[str, dict]) -> dict[str, list[str]]:
+    """{"notebook:grade_id": [verdict of the notebook's own test, verdict of the trusted re-check]}, each
+    "passed" or "failed", for every cell the re-check judges."""
+    out = {}
+    for notebook, meta in metadata.items():
+        for grade_id, kernel in meta.get("kernel_tests", {}).items():
+            recheck = meta.get("trusted_checks", {}).get(grade_id)
+            out[f"{notebook}:{grade_id}"] = [kernel, "passed" if recheck == "passed" else "failed"]
+    return out
+
+
+def trusted_flags(metadata: dict[str, dict]) -> list[str]:
     """Cells whose test passed in the student's kernel but failed the grader's re-check (gradekit.trusted):
     the notebook's own tests were made to lie, or the code only works on the tests' inputs."""
     overruled, others = [], []
-    for path in sorted((course / "autograded" / student / assignment).glob("*.ipynb")):
-        meta = nbformat.read(path, as_version=4).metadata.get("gradekit", {})
+    for stem, meta in metadata.items():
         flags = meta.get("flags", [])
-        overruled += [f"{path.stem}:{f.rsplit(': ', 1)[-1]}" for f in flags if f.startswith(TRUSTED_OVERRULED)]
-        others += [f"{f} in {path.stem}" for f in flags if not f.startswith(TRUSTED_OVERRULED)]
+        overruled += [f"{stem}:{f.rsplit(': ', 1)[-1]}" for f in flags if f.startswith(TRUSTED_OVERRULED)]
+        others += [f"{f} in {stem}" for f in flags if not f.startswith(TRUSTED_OVERRULED)]
     return others + ([f"{TRUSTED_OVERRULED}: {', '.join(overruled)}"] if overruled else [])
 
 

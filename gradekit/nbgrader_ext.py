@@ -76,10 +76,24 @@ class BoundedExecute(Execute):
         student = None if out_file.is_symlink() else trusted.load_arrays(out_file)
         out_file.unlink(missing_ok=True)
         verdicts = trusted.judge(trusted.load_checks(probes), student, reference)
+        kernel = self._kernel_verdicts(nb, verdicts)
         flags += self._apply_verdicts(nb, verdicts)
+        # both judges' verdicts, per graded cell: the batch command and the strength report compare them
         nb.metadata["gradekit"] = {"flags": flags,
+                                   "kernel_tests": kernel,
                                    "trusted_checks": {g: m or "passed" for g, m in verdicts.items()}}
         return nb, resources
+
+    @staticmethod
+    def _kernel_verdicts(nb, verdicts: dict) -> dict[str, str]:
+        """"passed" or "failed" for every graded cell the re-check judges, as the notebook's own tests ran."""
+        result = {}
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if cell.cell_type == "code" and grade_id in verdicts:
+                failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+                result[grade_id] = "failed" if failed else "passed"
+        return result
 
     def _apply_verdicts(self, nb, verdicts: dict) -> list[str]:
         """Fail every graded cell whose trusted check failed; flag those the kernel's own tests passed."""
