@@ -2,7 +2,8 @@
 
 nbgrader's `validate` prints VALIDATION FAILED but exits 0. This runs the notebook from the top in a
 fresh kernel (in a temporary copy of its folder, so the student's file is never modified), then prints
-one line per test cell and exits 1 when any test fails, 2 when the notebook cannot be read or run.
+one line per test cell (pass, FAIL, or hidden: a cell whose tests are all hidden, which the check cannot
+judge) and exits 1 when any visible test fails, 2 when the notebook cannot be read or run.
 """
 from __future__ import annotations
 
@@ -20,6 +21,16 @@ def _test_cells(nb):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
             yield index, meta.get("grade_id", f"cell {index}"), float(meta.get("points", 0))
+
+
+def _has_visible_tests(source: str) -> bool:
+    """False for a test cell whose tests are all hidden: in the release it holds comments only."""
+    import ast
+
+    try:
+        return bool(ast.parse("\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!")))).body)
+    except SyntaxError:
+        return True  # the kernel will report it
 
 
 def _first_error(cell) -> str | None:
@@ -56,12 +67,17 @@ def check(path: Path, timeout: int = 120, out=sys.stdout) -> int:
         except Exception as err:  # noqa: BLE001 - a dead kernel or a timeout ends the check
             print(f"{path.name}: the notebook could not run to the end: {type(err).__name__}: {err}", file=out)
             return 2
-    failed = 0
+    failed = hidden_only = 0
     for index, name, points in tests:
         error = _first_error(nb.cells[index])
+        pts = f"{name} ({points:g} pt{'s' if points != 1 else ''})"
+        if error is None and not _has_visible_tests(nb.cells[index].source):
+            hidden_only += 1  # nothing ran here: no verdict until the notebook is graded
+            print(f"hidden  {pts}: hidden tests only, run when the notebook is graded", file=out)
+            continue
         failed += error is not None
-        print(f"{'FAIL' if error else 'pass'}  {name} ({points:g} pt{'s' if points != 1 else ''})"
-              + (f": {error}" if error else ""), file=out)
-    print(f"{path.name}: {len(tests) - failed} of {len(tests)} visible tests pass"
-          + ("" if not failed else "; hidden tests run when the notebook is graded"), file=out)
+        print(f"{'FAIL' if error else 'pass'}  {pts}" + (f": {error}" if error else ""), file=out)
+    visible = len(tests) - hidden_only
+    print(f"{path.name}: {visible - failed} of {visible} cells with visible tests pass; {hidden_only} cells have "
+          "hidden tests only; hidden tests run when the notebook is graded", file=out)
     return 1 if failed else 0

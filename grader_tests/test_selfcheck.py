@@ -34,6 +34,7 @@ def test_solved_notebook_passes_with_exit_0(course, tmp_path):
     out = _check(path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "pass  test_linear_backward (4 pts)" in out.stdout and "FAIL" not in out.stdout
+    assert "hidden  test_overfit_small (2 pts): hidden tests only" in out.stdout
     assert path.read_bytes() == before, "the check must not modify the student's notebook"
 
 
@@ -49,6 +50,14 @@ def test_untouched_release_and_unreadable_files(course, tmp_path):
     release = nbformat.read(ROOT / "release" / "assignment1" / f"{NB}.ipynb", 4)
     out = _check(_student_folder(tmp_path, release))
     assert out.returncode == 1 and "NotImplementedError" in out.stdout
+    # cells with hidden tests only were not judged: never reported as passing
+    hidden = {"test_linear_backward_state", "test_relu_no_mutation", "test_cross_entropy_stability",
+              "test_overfit_small", "test_final_accuracy"}
+    lines = {line.split()[1]: line.split()[0] for line in out.stdout.splitlines()
+             if line.split()[:1] in (["pass"], ["FAIL"], ["hidden"])}
+    assert {name for name, verdict in lines.items() if verdict == "hidden"} == hidden, out.stdout
+    assert "pass" not in lines.values(), out.stdout
+    assert "0 of 15 cells with visible tests pass; 5 cells have hidden tests only" in out.stdout
     broken = tmp_path / "broken.ipynb"
     broken.write_text("{ not json")
     assert _check(broken).returncode == 2
