@@ -15,7 +15,7 @@ c.CourseDirectory.solution_directory = "solutions"
 # (source/<assignment>/probes, see gradekit/trusted.py), are never copied into
 # release/, solutions/ or a student's autograded folder.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*_metrics.json",
-                            "strength_equivalents.json", "probes"]
+                            "strength_equivalents.json", "fairness.json", "probes"]
 # Embedded default: an SQLite gradebook in the course folder. To use a database server instead, set
 # NBGRADER_DB_URL, e.g. postgresql://user:password@host/gradebook (see README).
 c.CourseDirectory.db_url = os.environ.get(

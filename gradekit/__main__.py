@@ -30,6 +30,12 @@ def main(argv=None) -> int:
     st.add_argument("--seed", type=int, default=0, help="seed of the sample")
     st.add_argument("--timeout", type=float, default=120.0, help="wall seconds per mutant")
     st.add_argument("--min-kill-rate", type=float, help="exit 1 when the overall kill rate is below this (0-1)")
+    st.add_argument("--draws", type=int, default=50,
+                    help="draws of the free randomness (init, seeds, shuffling) per notebook, for the flake rate")
+    st.add_argument("--no-fairness", action="store_true",
+                    help="grade mutants only: no correct variants, no draws")
+    st.add_argument("--strict", action="store_true",
+                    help="exit 1 on any false fail, flake or test/re-check disagreement")
     st.add_argument("--course", default=None)
     ck = sub.add_parser("check", help="students: run a notebook's visible tests; exit 1 if any fails")
     ck.add_argument("notebook")
@@ -72,16 +78,28 @@ def main(argv=None) -> int:
         from .strength import run
         course = Path(args.course or ROOT)
         report = run(course, args.assignment, notebooks=args.notebook, jobs=args.jobs, sample=args.sample,
-                     seed=args.seed, timeout=args.timeout)
-        overall = report["summary"]["all"]
+                     seed=args.seed, timeout=args.timeout, fairness=not args.no_fairness, draws=args.draws)
+        overall, fair = report["summary"]["all"], report["fairness"]
         rate = overall["kill_rate"] or 0.0
-        print(f"kill rate {100 * rate:.1f}% ({overall['killed']} killed, {overall['survived']} survived, "
-              f"{overall['equivalent']} equivalent) in {report['seconds']:.0f} s; report in "
-              f"grading/{args.assignment}/strength/strength.md")
-        for key in sorted(k for k in report["summary"] if k != "all" and ":" not in k):
+        pct = lambda g: "n/a" if g["rate"] is None else f"{100 * g['rate']:.1f}% of {g['graded']}"  # noqa: E731
+        print(f"{'':16s}{'kill rate':>22s}{'false-fail rate':>22s}{'flake rate':>22s}")
+        for key in sorted(k for k in report["summary"] if k != "all" and ":" not in k) + ["all"]:
             g = report["summary"][key]
-            print(f"  {key}: {100 * (g['kill_rate'] or 0):.1f}% of {g['total'] - g['equivalent']}")
-        return 1 if args.min_kill_rate is not None and rate < args.min_kill_rate else 0
+            fails = pct(fair["per_notebook"][key] if key != "all" else fair["false_fails"]) if fair else "-"
+            flakes = "-"
+            if fair:
+                draws = [r for r in report["variants"] if r["family"] == "draw" and (key == "all" or key in r["notebooks"])]
+                flakes = pct({"rate": sum(bool(r["lost"]) for r in draws) / len(draws) if draws else None,
+                              "graded": len(draws)})
+            print(f"{key:16s}{100 * (g['kill_rate'] or 0):>14.1f}% of {g['total'] - g['equivalent']:<3d}"
+                  f"{fails:>22s}{flakes:>22s}")
+        unfair = (fair["false_fails"]["failed"] + fair["flakes"]["failed"]) if fair else 0
+        print(f"{overall['killed']} mutants killed, {overall['survived']} survived, {overall['equivalent']} "
+              f"equivalent; {len(report['disagreements'])} test/re-check disagreements; {report['seconds']:.0f} s; "
+              f"report in grading/{args.assignment}/strength/strength.md")
+        if args.min_kill_rate is not None and rate < args.min_kill_rate:
+            return 1
+        return 1 if args.strict and (unfair or report["disagreements"]) else 0
     if args.command in ("export", "report"):
         from pathlib import Path
 

@@ -1,7 +1,10 @@
 """Correct solutions that differ from the reference: each must get full marks (no false failures).
 
 Each alternative is a small named edit of the reference solution, written the way another student
-could correctly solve the exercise. grader_tests autogrades every one.
+could correctly solve the exercise, where a rewrite from the syntax tree (gradekit.variants) cannot
+express it: loops for vectorised code, another way to copy a state, another initialisation. `draw`
+gives the reference with everything the instructions leave free drawn anew, for the flake rate. The
+strength command grades them all (`--fairness`), and grader_tests asserts that none loses a point.
 """
 from __future__ import annotations
 
@@ -66,4 +69,72 @@ ALTERNATIVES: dict[str, list[Edit]] = {
                                     "                torch.einsum('no,ni->oi', grad_output, x), grad_output.sum(0))")],
     "evaluate_numel": [Edit(TORCH, "train_one_epoch", "total += len(y)", "total += y.numel()")],
     "fit_ties_keep_latest": [Edit(TORCH, "fit", "if acc > best_acc:", "if acc >= best_acc:")],
+    "softmax_rowwise_loop": [Edit(
+        NUMPY, "softmax_module",
+        "shifted = x - x.max(axis=1, keepdims=True)\n        exps = np.exp(shifted)\n"
+        "        self.out = exps / exps.sum(axis=1, keepdims=True)",
+        "self.out = np.empty_like(x, dtype=float)\n        for i, row in enumerate(x):\n"
+        "            e = np.exp(row - row.max())\n            self.out[i] = e / e.sum()")],
+    "linear_bias_grad_loop": [Edit(NUMPY, "linear_module", 'self.grads["bias"] = dout.sum(axis=0)',
+                                   'self.grads["bias"] = np.zeros(dout.shape[1])\n'
+                                   '        for row in dout:\n            self.grads["bias"] = self.grads["bias"] + row')],
+    "accuracy_loop": [Edit(NUMPY, "sgd_step", "return float(np.mean(np.argmax(scores, axis=1) == y))",
+                           "correct = 0\n    for row, label in zip(scores, y):\n"
+                           "        correct += int(np.argmax(row) == label)\n    return correct / len(y)")],
+    "mlp_backward_index_loop": [Edit(NUMPY, "mlp", "for layer in reversed(self.layers):\n            dout = layer.backward(dout)",
+                                     "for i in range(len(self.layers) - 1, -1, -1):\n"
+                                     "            dout = self.layers[i].backward(dout)")],
+    "train_loss_per_sample": [Edit(TORCH, "train_one_epoch",
+                                   "losses.append(loss.item())\n    return float(np.mean(losses))",
+                                   "losses.append((loss.item() * len(y), len(y)))\n"
+                                   "    return sum(l for l, _ in losses) / sum(n for _, n in losses)")],
+    "train_loss_numpy_float32": [Edit(TORCH, "train_one_epoch",
+                                      "losses.append(loss.item())\n    return float(np.mean(losses))",
+                                      "losses.append(loss.detach().cpu().numpy())\n    return np.mean(losses)")],
+    "evaluate_concat_float_mean": [Edit(
+        TORCH, "train_one_epoch",
+        "correct, total = 0, 0\n    with torch.no_grad():\n        for x, y in loader:\n"
+        "            x, y = x.to(device), y.to(device)\n"
+        "            correct += (model(x).argmax(dim=1) == y).sum().item()\n            total += len(y)\n"
+        "    return correct / total",
+        "predictions, labels = [], []\n    with torch.no_grad():\n        for x, y in loader:\n"
+        "            predictions.append(model(x.to(device)).argmax(dim=1).cpu())\n            labels.append(y)\n"
+        "    return (torch.cat(predictions) == torch.cat(labels)).float().mean().item()")],
+    "fit_clone_state_dict": [Edit(TORCH, "fit", "copy.deepcopy(model.state_dict())",
+                                  "{k: v.detach().clone() for k, v in model.state_dict().items()}")],
 }
+
+# PyTorch initialisations the instructions leave open (section 2 fixes the architecture, not the init).
+TORCH_INITS = [
+    "nn.init.kaiming_uniform_(layer.weight, a=5 ** 0.5, generator=g)",  # PyTorch's default, redrawn
+    'nn.init.kaiming_normal_(layer.weight, nonlinearity="relu", generator=g)',
+    'nn.init.kaiming_uniform_(layer.weight, nonlinearity="relu", generator=g)',
+    "nn.init.xavier_uniform_(layer.weight, generator=g)",
+    "nn.init.normal_(layer.weight, 0.0, layer.in_features ** -0.5, generator=g)",
+]
+
+
+def draw(notebook: str, k: int) -> list[Edit]:
+    """Edits that make the k-th draw of what the instructions of `notebook` leave free: the random
+    numbers behind the initialisation and the shuffling (still drawn from the generator the instructions
+    name, so a seed still reproduces the run), the PyTorch initialisation scheme, and the SEED setting.
+    No edits for a notebook of another assignment."""
+    if notebook not in (NUMPY, TORCH):
+        return []
+    seed = [Edit(notebook, None, "SEED = 42", f"SEED = {1000 + k}")]
+    if notebook == NUMPY:
+        derived = f"np.random.default_rng(rng.integers(2**32) + {k})"
+        return seed + [
+            Edit(NUMPY, "linear_module", "rng.normal(0.0, std, size=(in_features, out_features))",
+                 f"{derived}.normal(0.0, std, size=(in_features, out_features))"),
+            Edit(NUMPY, "train", "order = rng.permutation(n)", f"order = {derived}.permutation(n)")]
+    init = TORCH_INITS[k % len(TORCH_INITS)]
+    return seed + [Edit(TORCH, "mlp", "self.net = nn.Sequential(*layers)",
+                        "self.net = nn.Sequential(*layers)\n"
+                        f"        g = torch.Generator().manual_seed(int(torch.randint(2**31 - 1, ())) + {k})\n"
+                        "        with torch.no_grad():\n"
+                        "            for layer in self.net:\n"
+                        "                if isinstance(layer, nn.Linear):\n"
+                        f"                    {init}\n"
+                        "                    nn.init.uniform_(layer.bias, -layer.in_features ** -0.5, "
+                        "layer.in_features ** -0.5, generator=g)")]

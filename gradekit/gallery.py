@@ -2,14 +2,15 @@
 
 A fair variant is a correct submission that differs from the reference in a way that must not cost
 points (a harmless warning, a deleted test cell that nbgrader re-inserts, another seed). A tampered
-variant edits the visible tests; nbgrader restores them, so it must still lose points.
+variant edits the visible tests; nbgrader restores them, so it must still lose points. Correct solutions
+written differently (gradekit.alternatives, gradekit.variants) are graded by the strength command's
+fairness run instead.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .alternatives import ALTERNATIVES
 from .bugs import ALL_BUGS, NUMPY, bug_named
 from .submissions import Edit, grade_id, submission_with_edits, untouched_release
 
@@ -61,11 +62,6 @@ def gallery_submissions(course: Path, notebooks: list[str]) -> dict[str, Submiss
         for cell_id in bug.caught_by:
             _empty_cell(tampered[NUMPY], cell_id)
         subs["tampered-emptied-tests"] = Submission("tampered", tampered, {NUMPY: set(bug.caught_by)})
-
-    for name, edits in ALTERNATIVES.items():
-        touched = sorted({e.notebook for e in edits})
-        if set(touched) <= set(notebooks):
-            subs[f"alt-{name}"] = Submission("fair", submission_with_edits(course, touched, edits))
 
     return subs
 

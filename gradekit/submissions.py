@@ -26,9 +26,10 @@ def without_markers(source: str) -> str:
 
 @dataclass(frozen=True)
 class Edit:
-    """Replace `old` by `new` in solution cell `cell` of notebook `notebook`; `old` must occur exactly once."""
+    """Replace `old` by `new` in the cell with grade_id `cell` of notebook `notebook` (cell None: the one
+    code cell that contains `old`); `old` must occur exactly once."""
     notebook: str
-    cell: str
+    cell: str | None
     old: str
     new: str
 
@@ -45,9 +46,12 @@ def solved_notebook(course: Path, notebook: str, assignment: str = ASSIGNMENT):
 
 
 def apply_edit(nb, edit: Edit) -> None:
-    cells = [c for c in nb.cells if grade_id(c) == edit.cell]
+    if edit.cell is None:
+        cells = [c for c in nb.cells if c.cell_type == "code" and edit.old in c.source]
+    else:
+        cells = [c for c in nb.cells if grade_id(c) == edit.cell]
     if len(cells) != 1:
-        raise ValueError(f"{edit.notebook}: no single cell with grade_id {edit.cell!r}")
+        raise ValueError(f"{edit.notebook}: no single cell {edit.cell or 'containing ' + repr(edit.old)}")
     count = cells[0].source.count(edit.old)
     if count != 1:
         raise ValueError(f"{edit.notebook}/{edit.cell}: the text to replace occurs {count} times, "

@@ -10,6 +10,7 @@ import pytest
 from gradekit import ROOT
 from gradekit.alternatives import ALTERNATIVES
 from gradekit.mutants import cell_mutants, notebook_mutants
+from gradekit.variants import cell_variants
 from gradekit.strength import EQUIVALENTS_FILE, run
 from gradekit.submissions import apply_edit
 
@@ -23,18 +24,17 @@ TINY_SOLUTION = """def scale(x, k):
 """
 
 
-def _tiny_course(root):
+def _tiny_course(root, solution=TINY_SOLUTION, test="assert scale(2, 3) == 7\n### BEGIN HIDDEN TESTS\n"
+                                                       "assert scale(0, 5) == 1\n### END HIDDEN TESTS"):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     meta = lambda **kw: {"nbgrader": {"schema_version": 3, "task": False, **kw}}  # noqa: E731
     nb.cells = [
         nbformat.v4.new_markdown_cell("Compute $x k + 1$."),
-        nbformat.v4.new_code_cell(TINY_SOLUTION, metadata=meta(grade=False, solution=True, locked=False,
-                                                                grade_id="scale")),
-        nbformat.v4.new_code_cell("assert scale(2, 3) == 7\n### BEGIN HIDDEN TESTS\nassert scale(0, 5) == 1\n"
-                                  "### END HIDDEN TESTS",
-                                  metadata=meta(grade=True, solution=False, locked=True, points=1,
-                                                grade_id="test_scale")),
+        nbformat.v4.new_code_cell(solution, metadata=meta(grade=False, solution=True, locked=False,
+                                                           grade_id="scale")),
+        nbformat.v4.new_code_cell(test, metadata=meta(grade=True, solution=False, locked=True, points=1,
+                                                      grade_id="test_scale")),
     ]
     for i, cell in enumerate(nb.cells):
         cell.id = f"c{i}"
@@ -88,9 +88,28 @@ def test_alternative_edits_apply(name):
         apply_edit(nbformat.read(ROOT / "source" / "assignment1" / f"{edit.notebook}.ipynb", 4), edit)
 
 
-def test_sampled_kill_rate_of_both_notebooks_is_at_least_90_percent(tmp_path):
-    report = run(ROOT, "assignment1", jobs=2, sample=10, seed=1, timeout=120, out_dir=tmp_path, progress=False)
-    s = report["summary"]
-    for nb in ("1_mlp_numpy", "2_mlp_pytorch"):
-        assert s[nb]["total"] == 10
-    assert s["all"]["kill_rate"] >= 0.9, (tmp_path / "strength.md").read_text()
+def test_correct_variants_come_from_the_syntax_tree():
+    source = ("def f(x, w, layer, opt):\n    ### BEGIN SOLUTION\n    y = x @ w.T\n    layer['w'] = layer['w'] - 0.1 * y\n"
+              "    opt.zero_grad()\n    return float(y.sum(axis=0))\n    ### END SOLUTION\n")
+    rewrites = {(v.operator, v.replacement) for v in cell_variants("nb", "f", source, uses_torch=False)}
+    assert ("@ -> matmul", "np.matmul(x, w.T)") in rewrites
+    assert ("@ -> einsum", "np.einsum('ij,jk->ik', x, w.T)") in rewrites
+    assert (".T -> transpose", "w.transpose(1, 0)") in rewrites
+    assert ("out-of-place -> in-place", "layer['w'] -= 0.1 * y") in rewrites
+    assert ("zero_grad(set_to_none=True)", "opt.zero_grad(set_to_none=True)") in rewrites
+    assert ("float() -> np.float64()", "np.float64(y.sum(axis=0))") in rewrites
+    assert ("method -> function", "np.sum(y, axis=0)") in rewrites
+    assert not any(r == "float() -> np.float32()" for r, _ in rewrites), "float32 only where torch is used"
+
+
+def test_fairness_finds_a_false_fail_on_a_tiny_notebook(tmp_path):
+    """The false-fail measure can fail: an over-specified type check rejects a NumPy float."""
+    course = _tiny_course(tmp_path / "tiny", solution=TINY_SOLUTION.replace("return x * k + 1", "return float(x * k + 1)"),
+                          test="assert type(scale(2, 3)) is float and scale(2, 3) == 7")
+    report = run(course, "tiny", jobs=2, timeout=60, sample=1, out_dir=tmp_path / "out", progress=False)
+    fair = report["fairness"]
+    assert fair["false_fails"]["failed"] == 1 and fair["per_test"]["tiny:test_scale"]["failed"] == 1, fair
+    failed = next(r for r in report["variants"] if r["lost"])
+    assert failed["family"] == "generated: float() -> np.float64()" and "np.float64(x * k + 1)" in failed["diff"]
+    assert fair["flakes"]["graded"] == 0  # no draws for a notebook the kit knows nothing random about
+    assert "# Fairness" in (tmp_path / "out" / "strength.md").read_text()

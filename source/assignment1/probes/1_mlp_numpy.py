@@ -299,14 +299,15 @@ def _(got, ref):
 def _(ns):
     p, y = np.array([[0.0, 1.0], [0.3, 0.7], [1.0, 0.0]]), np.array([0, 1, 1])
     ce = ns["CrossEntropyModule"]()
-    return {"loss": ce.forward(p, y), "dp": ce.backward(p, y)}
+    tiny = ce.forward(np.array([[0.0, 1e-320, 1.0], [1e-300, 1.0, 0.0]]), np.array([1, 0]))
+    return {"loss": ce.forward(p, y), "dp": ce.backward(p, y), "loss_below_eps": tiny}
 
 
 @check("test_cross_entropy_stability")
 def _(got, ref):
     if got["loss"].shape != () or got["dp"].shape != (3, 2):
         return "the loss is a scalar and the gradient has the shape of P"
-    if not (np.isfinite(got["loss"]) and np.all(np.isfinite(got["dp"]))):
+    if not (np.isfinite(got["loss"]) and np.all(np.isfinite(got["dp"])) and np.isfinite(got["loss_below_eps"])):
         return "a probability of exactly 0 must give a finite loss and gradient (clip before log / division)"
     if not np.isclose(got["loss"], ref["loss"], rtol=1e-6):
         return "cross-entropy with a zero probability: clip the true-class probability at 1e-12"
@@ -361,10 +362,17 @@ def _(got, ref):
 
 @probe("test_sgd_step")
 def _(ns):
+    import types
+
     rng = np.random.default_rng(1131)
-    model = _mlp(ns, 5, [4], 3, rng)
-    for layer in _linear_layers(model):
-        layer.grads = {k: rng.normal(size=np.shape(v)) for k, v in layer.params.items()}
+
+    def layer(d_in, d_out):  # parameters and gradients set here, as the notebook's test does: sgd_step alone
+        out = ns["LinearModule"](d_in, d_out, np.random.default_rng(0))
+        out.params = {"weight": rng.normal(size=(d_in, d_out)), "bias": rng.normal(size=d_out)}
+        out.grads = {"weight": rng.normal(size=(d_in, d_out)), "bias": rng.normal(size=d_out)}
+        return out
+
+    model = types.SimpleNamespace(layers=[layer(5, 4), ns["ReLUModule"](), layer(4, 3)])
     ns["sgd_step"](model, 0.3)
     return _weights(model)
 
@@ -376,10 +384,23 @@ def _(ns):
     return {"acc": ns["accuracy"](scores, rng.integers(0, 4, size=11))}
 
 
+def _set_like_the_notebook(model, rng):
+    """The notebook's set_parameters: every parameter redrawn, scaled by 1/sqrt of its first dimension."""
+    for layer in _linear_layers(model):
+        layer.params = {k: rng.normal(size=np.shape(v)) / np.sqrt(np.shape(v)[0]) for k, v in layer.params.items()}
+
+
 @probe("test_train")
 def _(ns):
+    # the visible test's run, judged here as there: the training loss goes down over 5 epochs
+    rng = np.random.default_rng(6)
+    x_small, y_small = rng.normal(size=(50, 4)), rng.integers(0, 3, size=50)
+    x_small[np.arange(50), y_small] += 2.0
+    model = ns["MLP"](4, [8], 3, np.random.default_rng(0))
+    _set_like_the_notebook(model, np.random.default_rng(0))
+    history = ns["train"](model, x_small, y_small, x_small[:10], y_small[:10], lr=0.1, batch_size=8, epochs=5, seed=0)
+    out = {"visible_train_loss": np.asarray(history["train_loss"], dtype=float)}
     x, y = _small_problem(1151)
-    out = {}
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         model = _mlp(ns, 5, [6], 3, np.random.default_rng(1152))
         history = ns["train"](model, x, y, x[40:], (y[40:] + 1) % 3, lr=0.05, batch_size=9, epochs=3,
@@ -402,6 +423,9 @@ def _(got, ref):
     x, y = _small_problem(1151)
     if not got["numbers"]:
         return "the history must hold numbers (float or a NumPy scalar), not arrays"
+    losses = got["visible_train_loss"]
+    if losses.shape != (5,) or not losses[-1] < losses[0]:  # nan fails too
+        return "the training loss should go down over 5 epochs of the visible test"
     weights = [k[2:] for k in ref if k.startswith("a_W")]
     if any(not np.array_equal(got[f"a_{k}"], got[f"b_{k}"]) for k in weights):
         return "the same seed must reproduce training exactly"
@@ -418,11 +442,16 @@ def _(got, ref):
     return None
 
 
+def _random_labels():
+    """The notebook's hidden overfit test: 50 samples with random labels, which only memorising fits."""
+    rng = np.random.default_rng(81)
+    return rng.normal(size=(50, 10)), rng.integers(0, 5, size=50)
+
+
 @probe("test_overfit_small")
 def _(ns):
-    rng = np.random.default_rng(1161)
-    x, y = rng.normal(size=(40, 8)), rng.integers(0, 4, size=40)
-    model = ns["MLP"](8, [64], 4, np.random.default_rng(1162))
+    x, y = _random_labels()
+    model = ns["MLP"](10, [64], 5, np.random.default_rng(82))
     softmax, ce = ns["SoftMaxModule"](), ns["CrossEntropyModule"]()
     for _ in range(300):
         p = softmax.forward(model.forward(x))
@@ -433,10 +462,9 @@ def _(ns):
 
 @check("test_overfit_small")
 def _(got, ref):
-    rng = np.random.default_rng(1161)
-    x, y = rng.normal(size=(40, 8)), rng.integers(0, 4, size=40)
-    if _accuracy(got, x, y) < 1.0:
-        return "the MLP could not memorise 40 samples with random labels"
+    x, y = _random_labels()
+    if not _accuracy(got, x, y) == 1.0:
+        return "the MLP could not memorise 50 samples with random labels"
     return None
 
 
