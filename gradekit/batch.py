@@ -361,6 +361,22 @@ def apply_scores(result: Result, grades) -> Result:
 # ------------------------------------------------------------------------------------------------
 
 
+def require_registered(course: Path, assignment: str) -> None:
+    """Stop before grading when the gradebook does not know the assignment: nbgrader would fail every
+    submission with a message that hides the cause, and flag every test cell as edited."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(gradebook_url(course)) as gb:
+        try:
+            gb.find_assignment(assignment)
+            return
+        except MissingEntry:
+            pass
+    raise SystemExit(f"error: the gradebook ({gradebook_url(course)}) has no assignment {assignment!r}: run "
+                     f"`python -m gradekit generate` (nbgrader generate_assignment {assignment}) in {course} "
+                     "first, then grade again")
+
+
 def submitted_students(course: Path, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
 
@@ -416,6 +432,7 @@ def grade(course: Path, assignment: str = ASSIGNMENT, students=None, jobs=None, 
     if unknown:
         raise SystemExit(f"no submission in submitted/<student>/{assignment}/ for: {', '.join(unknown)}")
 
+    require_registered(course, assignment)
     store = ResultStore(course, assignment)
     todo, results = [], {}
     shas = {s: submission_sha(course, assignment, s) for s in selected}

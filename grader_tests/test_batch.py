@@ -188,3 +188,17 @@ def test_dask_cluster_and_zip_input(tmp_path, monkeypatch):
     assert results["jdoe"].status == "graded" and results["jdoe"].score == 46
     assert results["asmith"].status == "graded" and results["asmith"].tests[f"{NUMPY}:test_linear_backward"][0] == 0
     assert gradebook_url(course).startswith("sqlite:///")
+
+
+def test_an_assignment_missing_from_the_gradebook_stops_with_what_to_run(tmp_path):
+    """A fresh clone has no gradebook: grading stops before it starts, with one line saying what to run,
+    instead of failing every submission with nbgrader's "see the above traceback"."""
+    course = sandbox_course(tmp_path / "course", release=False)
+    write_submission(course, "alice", untouched_release(ROOT, [NUMPY]))
+    out = subprocess.run([sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--course", str(course)],
+                         cwd=ROOT, env={k: v for k, v in nbgrader_env().items() if k != "NBGRADER_DB_URL"},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "has no assignment 'assignment1': run `python -m gradekit generate`" in out.stderr
+    assert not (course / "grading" / ASSIGNMENT / "results").exists() or not any(
+        (course / "grading" / ASSIGNMENT / "results").iterdir()), "nothing was graded"
