@@ -54,8 +54,8 @@ def gallery_submissions(course: Path, notebooks: list[str]) -> dict[str, Submiss
         _delete_cell(deleted[NUMPY], "test_overfit_small")
         subs["fair-deleted-test-cells"] = Submission("fair", deleted)
 
-        subs["fair-other-seed"] = Submission("fair", submission_with_edits(course, notebooks))
-        _set_code_cell(subs["fair-other-seed"].notebooks[NUMPY], "SEED = 42", "SEED = 7")
+        subs["fair-other-seed"] = Submission(
+            "fair", submission_with_edits(course, notebooks, [Edit(NUMPY, None, "SEED = 42", "SEED = 7")]))
 
         bug = bug_named("bias_grad_mean")
         tampered = submission_with_edits(course, notebooks, bug.edits)
@@ -65,8 +65,3 @@ def gallery_submissions(course: Path, notebooks: list[str]) -> dict[str, Submiss
 
     return subs
 
-
-def _set_code_cell(nb, old, new):
-    cells = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
-    assert len(cells) == 1, f"expected one cell containing {old!r}"
-    cells[0].source = cells[0].source.replace(old, new)
