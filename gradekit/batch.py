@@ -264,12 +264,19 @@ FAILURE_PATTERNS = [
 ]
 
 
+# The last line of a Python traceback: "nbgrader.api.MissingEntry: No assignment with ID ..."
+EXCEPTION_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Entry|Exit)\b(?::|$)")
+
+
 def classify_failure(text: str) -> str:
     for pattern, reason in FAILURE_PATTERNS:
         if re.search(pattern, text):
             return reason
-    errors = [l for l in text.splitlines() if "ERROR" in l or "Error" in l]
-    return "nbgrader error: " + (errors[-1].strip()[:200] if errors else "unknown (see grading/logs)")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # the cause, not nbgrader's closing "Please see the the above traceback" line
+    causes = [line for line in lines if EXCEPTION_LINE.match(line)] or [
+        line for line in lines if ("ERROR" in line or "Error" in line) and "above traceback" not in line]
+    return "nbgrader error: " + (causes[-1][:200] if causes else "unknown (see grading/logs)")
 
 
 def purge_grade(course: Path, assignment: str, student: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -63,7 +64,7 @@ def check(path: Path, timeout: int = 120, out=sys.stdout) -> int:
         client = NotebookClient(nb, timeout=timeout, allow_errors=True, kernel_name="python3",
                                 resources={"metadata": {"path": str(work)}})
         try:
-            client.execute()
+            client.execute(stderr=subprocess.DEVNULL)  # the kernel's start-up warnings are not the student's
         except Exception as err:  # noqa: BLE001 - a dead kernel or a timeout ends the check
             print(f"{path.name}: the notebook could not run to the end: {type(err).__name__}: {err}", file=out)
             return 2

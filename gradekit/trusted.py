@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import subprocess
 import tempfile
 import types
 from pathlib import Path
@@ -166,8 +167,10 @@ def reference_arrays(course: Path, assignment: str, notebook: str, timeout: int 
             shutil.copytree(source, work, ignore=shutil.ignore_patterns("probes", "*_metrics.json", "__pycache__"))
             nb = nbformat.read(source / f"{notebook}.ipynb", as_version=4)
             nb.cells.append(probe_cell(probe_path(course, assignment, notebook).read_text(), PROBE_FILE))
+            # the kernel's own chatter (e.g. its warning about TCP without encryption) stays out of the
+            # TA's terminal; a failing probe is reported below
             NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                           resources={"metadata": {"path": str(work)}}).execute()
+                           resources={"metadata": {"path": str(work)}}).execute(stderr=subprocess.DEVNULL)
             arrays = load_arrays(work / PROBE_FILE)
             errors = {g: v[ERROR_KEY] for g, v in (arrays or {}).items() if ERROR_KEY in v}
             if arrays is None or errors:

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from gradekit import ROOT
-from gradekit.batch import Limits, grade
+from gradekit.batch import Limits, classify_failure, grade
 from gradekit.bugs import bug_named
 from gradekit.course import ASSIGNMENT, gradebook_url, nbgrader_env, read_grades, run_nbgrader, sandbox_course
 from gradekit.submissions import Edit, submission_with_edits, untouched_release, write_submission
@@ -202,3 +202,15 @@ def test_an_assignment_missing_from_the_gradebook_stops_with_what_to_run(tmp_pat
     assert "has no assignment 'assignment1': run `python -m gradekit generate`" in out.stderr
     assert not (course / "grading" / ASSIGNMENT / "results").exists() or not any(
         (course / "grading" / ASSIGNMENT / "results").iterdir()), "nothing was graded"
+
+
+def test_a_failure_reason_is_the_cause_not_nbgraders_footer():
+    log = ("[AutogradeApp | ERROR] There was an error processing assignment: /course/submitted/alice/a1\n"
+           "Traceback (most recent call last):\n  File \"nbgrader/api.py\", line 1, in find_assignment\n"
+           "nbgrader.api.MissingEntry: No assignment with ID 'a1' exists in the database\n"
+           "[AutogradeApp | ERROR] Please see the the above traceback for details on the specific errors on the "
+           "above failures.\n")
+    assert classify_failure(log) == ("nbgrader error: nbgrader.api.MissingEntry: No assignment with ID 'a1' "
+                                     "exists in the database")
+    assert classify_failure("[AutogradeApp | ERROR] Something broke\n[AutogradeApp | ERROR] Please see the the "
+                            "above traceback for details") == "nbgrader error: [AutogradeApp | ERROR] Something broke"

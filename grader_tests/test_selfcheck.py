@@ -36,6 +36,7 @@ def test_solved_notebook_passes_with_exit_0(course, tmp_path):
     assert "pass  test_linear_backward (4 pts)" in out.stdout and "FAIL" not in out.stdout
     assert "hidden  test_overfit_small (2 pts): hidden tests only" in out.stdout
     assert path.read_bytes() == before, "the check must not modify the student's notebook"
+    assert "without encryption" not in out.stderr, "the kernel's start-up warnings stay out of the terminal"
 
 
 def test_a_failing_visible_test_exits_1_with_one_line_per_test(course, tmp_path):
