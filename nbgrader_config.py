@@ -44,6 +44,7 @@ c.Autograde.autograde_preprocessors = [
     BoundedExecute, StderrToStdout, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
     AssignLatePenalties, CheckCellMetadata,
 ]
+
 c.BoundedExecute.max_output_mb = 20
 c.BoundedExecute.course_root = c.CourseDirectory.root
 # Verdicts the student's code cannot rewrite (gradekit/trusted.py): every graded cell with a probe in
@@ -51,6 +52,14 @@ c.BoundedExecute.course_root = c.CourseDirectory.root
 # and flags in its metadata under "gradekit".
 c.BoundedExecute.trusted_checks = True
 c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("gradekit",)}
+
+# The solution version may be posted after the deadline: nbgrader keeps the hidden tests in it by default,
+# which would publish next year's hidden tests. ClearHiddenTests (what generate_assignment runs) removes them.
+from nbgrader.preprocessors import (  # noqa: E402
+    ClearHiddenTests, ClearMarkScheme, ClearOutput, Execute, IncludeHeaderFooter, LockCells)
+
+c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme, ClearHiddenTests,
+                                    Execute]
 
 # Students' kernels run in a sandbox (gradekit/sandbox.py): read-only filesystem except their own folder,
 # the course directory and the kit's checkout hidden, no network, own process namespace, no

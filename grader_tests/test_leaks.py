@@ -1,4 +1,5 @@
-"""Nothing secret reaches students: no solution code and no hidden test in any file of release/."""
+"""Nothing secret reaches students: no solution code and no hidden test in any file of release/, and no
+hidden test in solutions/ (which a course may post after the deadline)."""
 from __future__ import annotations
 
 import re
@@ -18,16 +19,18 @@ def _significant(line: str) -> str | None:
     return line
 
 
-def secret_lines(source_nb) -> set[str]:
-    """Lines inside solution or hidden-test regions that appear nowhere else in the source notebook."""
+def secret_lines(source_nb, kinds=("SOLUTION", "HIDDEN TESTS")) -> set[str]:
+    """Lines inside solution or hidden-test regions (`kinds`) that appear nowhere else in the source notebook."""
     secret, public = set(), set()
     for cell in source_nb.cells:
         text = cell.source
         if is_solution_cell(cell) and not REGION.search(text):  # a written answer: the whole cell is replaced
-            secret.update(filter(None, map(_significant, text.splitlines())))
+            if "SOLUTION" in kinds:
+                secret.update(filter(None, map(_significant, text.splitlines())))
             continue
         for match in REGION.finditer(text):
-            secret.update(filter(None, map(_significant, match.group(2).splitlines())))
+            if match.group(1) in kinds:
+                secret.update(filter(None, map(_significant, match.group(2).splitlines())))
         public.update(filter(None, map(_significant, REGION.sub("", text).splitlines())))
     # a secret line that is part of a public one (e.g. of a signature or a commented line) is not secret
     return {line for line in secret - public if not any(line in p for p in public)}
@@ -60,13 +63,22 @@ def test_no_secret_line_in_any_release_file(course):
         assert not leaks, f"secret lines from {nb_path.name} in release/: {leaks[:5]}"
 
 
-def test_the_leak_check_finds_leaks_in_the_source_and_solutions(course):
-    """The check is not vacuous: run on the instructor versions it finds the secrets."""
-    for folder in ("source", "solutions"):
-        for nb_path in (course / folder / ASSIGNMENT).glob("*.ipynb"):
-            secrets = secret_lines(nbformat.read(course / "source" / ASSIGNMENT / nb_path.name, as_version=4))
-            leaks = find_leaks({nb_path.name: _student_visible_text(nb_path)}, secrets)
-            assert len(leaks) == len(secrets), f"{folder}/{nb_path.name}: the leak check missed secrets"
+def test_solutions_hold_the_solution_code_and_no_hidden_test(course):
+    """solutions/ may be shared with students after the deadline: the reference code is there, the hidden
+    tests (next year's grading) are not. The same check finds every secret line in source/."""
+    for nb_path in (course / "solutions" / ASSIGNMENT).glob("*.ipynb"):
+        source = nbformat.read(course / "source" / ASSIGNMENT / nb_path.name, as_version=4)
+        solution_code = secret_lines(source, ("SOLUTION",))
+        hidden = secret_lines(source, ("HIDDEN TESTS",)) - solution_code  # a line in both is solution code
+        assert len(hidden) > 20, nb_path.name
+        text = {nb_path.name: _student_visible_text(nb_path)}
+        assert len(find_leaks(text, solution_code)) == len(solution_code), f"{nb_path.name}: solution code missing"
+        leaks = find_leaks(text, hidden)
+        assert not leaks, f"hidden-test lines in solutions/{nb_path.name}: {leaks[:5]}"
+        assert "# HINT:" not in nb_path.read_text()
+        in_source = find_leaks({nb_path.name: _student_visible_text(course / "source" / ASSIGNMENT / nb_path.name)},
+                               solution_code | hidden)
+        assert len(in_source) == len(solution_code | hidden), "the leak check missed secrets in source/"
 
 
 def test_release_has_stubs_and_markers_removed(course):
