@@ -323,6 +323,11 @@ def _(ns):
         out[f"relus{i}"] = sum(isinstance(layer, ns["ReLUModule"]) for layer in model.layers)
         out[f"logits{i}"] = _mlp(ns, d, hidden, c, np.random.default_rng(1101 + i)).forward(
             np.random.default_rng(1111 + i).normal(size=(19, d)))
+    # as the notebook's test: the same rng seed builds the same layers
+    twins = [ns["MLP"](6, [5], 3, np.random.default_rng(9)) for _ in range(2)]
+    out["same_seed_same_weights"] = np.array(all(
+        np.array_equal(a.params["weight"], b.params["weight"])
+        for a, b in zip(_linear_layers(twins[0]), _linear_layers(twins[1]))))
     return out
 
 
@@ -335,6 +340,8 @@ def _(got, ref):
             return "one ReLU after each hidden layer"
         if got[f"logits{i}"].shape != ref[f"logits{i}"].shape or not np.any(got[f"logits{i}"] < 0):
             return "logits of shape (N, C), with no ReLU after the last layer"
+    if not got["same_seed_same_weights"]:
+        return "MLP must build its layers from the rng it is given"
     return None
 
 
@@ -411,6 +418,11 @@ def _(ns):
     model = _mlp(ns, 5, [6], 3, np.random.default_rng(1153))
     history = ns["train"](model, x, y, x, y, lr=0.0, batch_size=12, epochs=1, seed=0)
     out["frozen_train_loss"] = np.asarray(history["train_loss"], dtype=float)
+    # as the notebook's test: a batch smaller than batch_size (here the only one) is trained on too
+    single = _mlp(ns, 5, [], 3, np.random.default_rng(1154))
+    before = _weights(single)
+    ns["train"](single, x[:1], y[:1], x[:1], y[:1], lr=0.1, batch_size=7, epochs=1, seed=0)
+    out["single_sample_change"] = np.array([np.abs(v - before[k]).sum() for k, v in _weights(single).items()])
     out["frozen_logits"] = model.forward(x)
     # what the notebook's test accepts as an entry of the history: a float or a NumPy scalar, not an array
     out["numbers"] = np.array(all(isinstance(v, numbers.Real) and np.ndim(v) == 0
@@ -423,6 +435,8 @@ def _(got, ref):
     x, y = _small_problem(1151)
     if not got["numbers"]:
         return "the history must hold numbers (float or a NumPy scalar), not arrays"
+    if not np.any(got["single_sample_change"] > 0):
+        return "a batch smaller than batch_size must still be trained on"
     losses = got["visible_train_loss"]
     if losses.shape != (5,) or not losses[-1] < losses[0]:  # nan fails too
         return "the training loss should go down over 5 epochs of the visible test"
