@@ -86,11 +86,7 @@ def main(argv=None) -> int:
         for key in sorted(k for k in report["summary"] if k != "all" and ":" not in k) + ["all"]:
             g = report["summary"][key]
             fails = pct(fair["per_notebook"][key] if key != "all" else fair["false_fails"]) if fair else "-"
-            flakes = "-"
-            if fair:
-                draws = [r for r in report["variants"] if r["family"] == "draw" and (key == "all" or key in r["notebooks"])]
-                flakes = pct({"rate": sum(bool(r["lost"]) for r in draws) / len(draws) if draws else None,
-                              "graded": len(draws)})
+            flakes = pct(fair["flakes_per_notebook"][key] if key != "all" else fair["flakes"]) if fair else "-"
             print(f"{key:16s}{100 * (g['kill_rate'] or 0):>14.1f}% of {g['total'] - g['equivalent']:<3d}"
                   f"{fails:>22s}{flakes:>22s}")
         unfair = (fair["false_fails"]["failed"] + fair["flakes"]["failed"]) if fair else 0

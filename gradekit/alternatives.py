@@ -4,7 +4,7 @@ Each alternative is a small named edit of the reference solution, written the wa
 could correctly solve the exercise, where a rewrite from the syntax tree (gradekit.variants) cannot
 express it: loops for vectorised code, another way to copy a state, another initialisation. `draw`
 gives the reference with everything the instructions leave free drawn anew, for the flake rate. The
-strength command grades them all (`--fairness`), and grader_tests asserts that none loses a point.
+strength command grades them all, and grader_tests asserts that none loses a point.
 """
 from __future__ import annotations
 

@@ -108,7 +108,9 @@ def _edits(node, parent_stmt):
         yield "statement deleted", node, "pass"
 
 
-def cell_mutants(notebook: str, cell_id: str, source: str) -> list[Mutant]:
+def cell_mutants(notebook: str, cell_id: str, source: str, rewrites=_edits) -> list[Mutant]:
+    """One Mutant per (name, node, replacement) that `rewrites(node, parent_statement)` yields for a node
+    inside a solution region (gradekit.variants passes its equivalent rewrites instead of mutations)."""
     allowed = solution_lines(source)
     tree = ast.parse(source)
     mutants, seen = [], set()
@@ -118,7 +120,7 @@ def cell_mutants(notebook: str, cell_id: str, source: str) -> list[Mutant]:
             continue
         parent = parents.get(node)
         body_parent = parent if isinstance(node, ast.stmt) and isinstance(getattr(parent, "body", None), list) else None
-        for operator, target, replacement in _edits(node, body_parent):
+        for operator, target, replacement in rewrites(node, body_parent):
             start, end = _segment_offsets(source, target)
             original = source[start:end]
             if replacement == original:

@@ -217,6 +217,8 @@ def summarize_fairness(rows, tests, notebooks) -> dict:
         "per_test": {t: rate([r for r in variants if t.split(":")[0] in r["notebooks"]],
                              lambda r, t=t: t in r["lost"]) for t in tests},
         "flakes": rate(draws, lambda r: r["lost"]),
+        "flakes_per_notebook": {nb: rate([r for r in draws if nb in r["notebooks"]], lambda r: r["lost"])
+                                for nb in notebooks},
         "flakes_per_test": {t: rate([r for r in draws if t.split(":")[0] in r["notebooks"]],
                                     lambda r, t=t: t in r["lost"] or any(x.startswith("(") for x in r["lost"]))
                             for t in tests},

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from .mutants import Mutant, _segment_offsets, solution_lines
+from .mutants import Mutant, cell_mutants
 from .submissions import SOLUTION_MARKERS, grade_id, is_solution_cell
 
 FAIRNESS_FILE = "fairness.json"
@@ -69,26 +69,12 @@ def _rewrites(node, lib: str, uses_torch: bool):
 
 def cell_variants(notebook: str, cell_id: str, source: str, uses_torch: bool) -> list[Mutant]:
     """One record per rewrite, in the shape of a mutant (one change at one site; `operator` names the rule)."""
-    allowed = solution_lines(source)
     lib = "torch" if uses_torch else "np"
-    variants, seen = [], set()
-    for node in ast.walk(ast.parse(source)):
-        if not hasattr(node, "lineno") or node.lineno not in allowed or node.end_lineno not in allowed:
-            continue
-        for rule, replacement in _rewrites(node, lib, uses_torch):
-            start, end = _segment_offsets(source, node)
-            original = source[start:end]
-            rewritten = source[:start] + replacement + source[end:]
-            if replacement == original or rewritten in seen:
-                continue
-            try:
-                ast.parse(rewritten)
-            except SyntaxError:
-                continue
-            seen.add(rewritten)
-            variants.append(Mutant(notebook, cell_id, rule, node.lineno, original.strip().splitlines()[0][:120],
-                                   replacement.splitlines()[0][:120], rewritten))
-    return sorted(variants, key=lambda v: (v.line, v.operator, v.replacement))
+
+    def rewrites(node, _parent):
+        return ((rule, node, replacement) for rule, replacement in _rewrites(node, lib, uses_torch))
+
+    return cell_mutants(notebook, cell_id, source, rewrites)
 
 
 def not_allowed(course: Path, assignment: str) -> dict[str, str]:
