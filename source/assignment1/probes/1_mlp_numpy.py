@@ -420,7 +420,7 @@ def _(ns):
     out["frozen_train_loss"] = np.asarray(history["train_loss"], dtype=float)
     # as the notebook's test: a batch smaller than batch_size (here the only one) is trained on too
     single = _mlp(ns, 5, [], 3, np.random.default_rng(1154))
-    before = _weights(single)
+    before = {k: np.array(v, copy=True) for k, v in _weights(single).items()}  # sgd_step may update in place
     ns["train"](single, x[:1], y[:1], x[:1], y[:1], lr=0.1, batch_size=7, epochs=1, seed=0)
     out["single_sample_change"] = np.array([np.abs(v - before[k]).sum() for k, v in _weights(single).items()])
     out["frozen_logits"] = model.forward(x)
