@@ -209,19 +209,20 @@ def summarize_fairness(rows, tests, notebooks) -> dict:
         failed = sum(1 for r in rows_ if lost_if(r))
         return {"graded": n, "failed": failed, "rate": failed / n if n else None}
 
+    def per_test(rows_):  # a submission whose grading failed lost every test of its notebooks
+        return {t: rate([r for r in rows_ if t.split(":")[0] in r["notebooks"]],
+                        lambda r, t=t: t in r["lost"] or any(x.startswith("(") for x in r["lost"])) for t in tests}
+
+    def per_notebook(rows_):
+        return {nb: rate([r for r in rows_ if nb in r["notebooks"]], lambda r: r["lost"]) for nb in notebooks}
+
     return {
         "false_fails": rate(variants, lambda r: r["lost"]),
-        "per_notebook": {nb: rate([r for r in variants if nb in r["notebooks"]],
-                                  lambda r, nb=nb: any(t.startswith(f"{nb}:") or t.startswith("(") for t in r["lost"]))
-                         for nb in notebooks},
-        "per_test": {t: rate([r for r in variants if t.split(":")[0] in r["notebooks"]],
-                             lambda r, t=t: t in r["lost"]) for t in tests},
+        "per_notebook": per_notebook(variants),
+        "per_test": per_test(variants),
         "flakes": rate(draws, lambda r: r["lost"]),
-        "flakes_per_notebook": {nb: rate([r for r in draws if nb in r["notebooks"]], lambda r: r["lost"])
-                                for nb in notebooks},
-        "flakes_per_test": {t: rate([r for r in draws if t.split(":")[0] in r["notebooks"]],
-                                    lambda r, t=t: t in r["lost"] or any(x.startswith("(") for x in r["lost"]))
-                            for t in tests},
+        "flakes_per_notebook": per_notebook(draws),
+        "flakes_per_test": per_test(draws),
         "families": {f: rate([r for r in variants if r["family"] == f], lambda r: r["lost"])
                      for f in sorted({r["family"] for r in variants})},
     }
