@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 
 .PHONY: demo test generate benchmarks clean browser-deps
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) -m gradekit demo
+	$(VENV)/bin/gradekit demo
 
 test: $(VENV)/.installed browser-deps
 	$(PY) -m pytest grader_tests
@@ -24,13 +25,13 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
 
 generate: $(VENV)/.installed
-	$(PY) -m gradekit generate
+	$(VENV)/bin/gradekit generate
 
 benchmarks: $(VENV)/.installed
-	$(PY) benchmarks/accuracy_over_seeds.py
-	$(PY) benchmarks/gradcheck_margins.py
-	$(PY) benchmarks/grade_time.py
-	$(PY) benchmarks/batch_grading.py
+	$(PY) benchmarks/grade_time.py assignment1
+	$(PY) benchmarks/batch_grading.py assignment1
+	$(PY) source/assignment1/kit/benchmarks/accuracy_over_seeds.py
+	$(PY) source/assignment1/kit/benchmarks/gradcheck_margins.py
 
 clean:
 	rm -rf autograded submitted feedback gradebook.db

@@ -1,11 +1,9 @@
 """nbgrader configuration of the course (read by every `nbgrader ...` command run in this folder)."""
 import os
-import sys
 
 c = get_config()  # noqa: F821 (provided by nbgrader's config loader)
 
-# The kit's own nbgrader extensions live in the `gradekit` package beside this file.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The kit's own nbgrader extensions live in the `gradekit` package, installed into the environment.
 
 c.CourseDirectory.course_id = "deep-learning-101"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
@@ -15,7 +13,7 @@ c.CourseDirectory.solution_directory = "solutions"
 # (source/<assignment>/probes, see gradekit/trusted.py), are never copied into
 # release/, solutions/ or a student's autograded folder.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*_metrics.json",
-                            "strength_equivalents.json", "fairness.json", "probes"]
+                            "strength_equivalents.json", "fairness.json", "probes", "kit"]
 # Embedded default: an SQLite gradebook in the course folder. To use a database server instead, set
 # NBGRADER_DB_URL, e.g. postgresql://user:password@host/gradebook (see README).
 c.CourseDirectory.db_url = os.environ.get(
@@ -33,7 +31,7 @@ c.OverwriteCells.add_missing_cells = True
 # nbgrader scores a test cell 0 whenever it wrote anything to stderr, so a harmless library warning
 # (a deprecation notice, a font-cache message) would cost the student the cell's points. Move stderr
 # text into stdout after execution, before scores are computed; errors (exceptions) still fail the cell.
-from gradekit.nbgrader_ext import BoundedExecute, StderrToStdout  # noqa: E402
+from gradekit.preprocessors import BoundedExecute, StderrToStdout  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades)
@@ -74,7 +72,7 @@ c.SandboxedKernelManager.file_mb = 200  # largest file a notebook may write
 
 # Feedback for students keeps the hidden tests hidden: no source, traceback or printed value of a hidden
 # test, only which test failed, its points and the instructor's hint (# HINT: lines in the hidden block).
-from gradekit.nbgrader_ext import HideHiddenTests  # noqa: E402
+from gradekit.preprocessors import HideHiddenTests  # noqa: E402
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 

@@ -6,7 +6,7 @@ Prints, for each notebook: seconds for `nbgrader autograde` of a submission hold
 the same notebook with nbclient alone, and their ratio (nbgrader's overhead). A second table times the
 same autograde with the defences switched off one by one: no kernel sandbox, and neither the sandbox nor
 the trusted re-check (gradekit/trusted.py). Median of --repeat runs, all in this one run.
-Run: .venv/bin/python benchmarks/grade_time.py [--repeat 3]
+Run: .venv/bin/python benchmarks/grade_time.py [--repeat 3] [--course .] [ASSIGNMENT]
 """
 from __future__ import annotations
 
@@ -19,46 +19,49 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import nbformat
+from nbclient import NotebookClient
 
-import nbformat  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
-
-from gradekit.course import ASSIGNMENT, nbgrader_env, notebook_names, run_nbgrader, sandbox_course  # noqa: E402
-from gradekit.submissions import submission_with_edits, write_submission  # noqa: E402
-from gradekit.trusted import reference_arrays  # noqa: E402
+from gradekit.course import nbgrader_env, run_nbgrader, sandbox_course
+from gradekit.layout import Course
+from gradekit.submissions import submission_with_edits, write_submission
+from gradekit.trusted import reference_arrays
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--course", default=".")
+    parser.add_argument("assignment", nargs="?")
     args = parser.parse_args()
+    assignment = Course(args.course).pick(args.assignment)
     os.environ.update({k: v for k, v in nbgrader_env().items() if k.endswith("_THREADS") or k == "MPLBACKEND"})
     with tempfile.TemporaryDirectory() as tmp:
-        course = sandbox_course(Path(tmp) / "course")
-        for name in notebook_names(course):  # the trusted re-check's reference results, outside the timings
-            reference_arrays(course, ASSIGNMENT, name)
+        course = sandbox_course(Path(tmp) / "course", Path(args.course).resolve(), assignment)
+        names = Course(course).notebooks(assignment)
+        for name in names:  # the trusted re-check's reference results, outside the timings
+            reference_arrays(course, assignment, name)
         print(f"{'notebook':<16s} {'nbgrader autograde':>19s} {'nbclient only':>14s} {'ratio':>6s}")
         defences = {}
-        for name in notebook_names(course):
-            nb = submission_with_edits(course, [name])[name]
+        for name in names:
+            nb = submission_with_edits(course, assignment, [name])[name]
             student = f"timing-{name}"
-            write_submission(course, student, {name: nb})
+            write_submission(course, assignment, student, {name: nb})
             graded, bare = [], []
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
-                run_nbgrader(course, "autograde", ASSIGNMENT, "--student", student, "--force")
+                run_nbgrader(course, "autograde", assignment, "--student", student, "--force")
                 graded.append(time.perf_counter() - t0)
                 work = course / "bare"
                 shutil.rmtree(work, ignore_errors=True)
-                shutil.copytree(course / "source" / ASSIGNMENT, work)
+                shutil.copytree(Course(course).source(assignment), work, ignore=shutil.ignore_patterns("probes", "kit"))
                 t0 = time.perf_counter()
                 NotebookClient(nbformat.read(work / f"{name}.ipynb", 4), timeout=600,
                                resources={"metadata": {"path": str(work)}}).execute()
                 bare.append(time.perf_counter() - t0)
             g, b = statistics.median(graded), statistics.median(bare)
             print(f"{name:<16s} {g:17.1f} s {b:12.1f} s {g / b:6.2f}")
-            defences[name] = [g] + [statistics.median(_autograde(course, student, off) for _ in range(args.repeat))
+            defences[name] = [g] + [statistics.median(_autograde(course, assignment, student, off) for _ in range(args.repeat))
                                     for off in OFF]
         print(f"\n{'notebook':<16s} {'all defences':>13s} {'no sandbox':>11s} {'neither':>8s} "
               f"{'sandbox cost':>13s} {'re-check cost':>14s}")
@@ -72,9 +75,9 @@ OFF = (["--SandboxedKernelManager.enabled=False"],
        ["--SandboxedKernelManager.enabled=False", "--BoundedExecute.trusted_checks=False"])
 
 
-def _autograde(course, student, extra) -> float:
+def _autograde(course, assignment, student, extra) -> float:
     t0 = time.perf_counter()
-    run_nbgrader(course, "autograde", ASSIGNMENT, "--student", student, "--force", *extra)
+    run_nbgrader(course, "autograde", assignment, "--student", student, "--force", *extra)
     return time.perf_counter() - t0
 
 

@@ -1,4 +1,5 @@
-"""gradekit: the course kit's tooling beyond nbgrader (generation, grading helpers) for TAs and instructors."""
-from pathlib import Path
+"""gradekit: tooling beyond nbgrader for instructors and TAs: batch grading, grader strength, course checks.
 
-ROOT = Path(__file__).resolve().parent.parent
+Assignment-agnostic: everything it knows of an assignment comes from the course folder (see ARCHITECTURE.md).
+"""
+__version__ = "0.2.0"

@@ -1,29 +1,39 @@
-"""Command line of the course kit: `python -m gradekit COMMAND` (see README)."""
+"""Command line of the course kit: `gradekit COMMAND` (or `python -m gradekit COMMAND`), run in a course
+folder (the one with nbgrader_config.py) or given --course. An assignment may be left out when the
+course has only one."""
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gradekit", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gradekit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("generate", help="regenerate release/ and solutions/ from source/")
-    sub.add_parser("demo", help="generate the release, autograde sample submissions, print the grade table")
-    g = sub.add_parser("grade", help="autograde submitted/ in parallel, with limits, statuses, export and report")
-    g.add_argument("assignment", nargs="?", default="assignment1")
-    g.add_argument("--jobs", type=int, help="submissions graded at once (default: one per core)")
+
+    def command(name, help_text, assignment=True):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if assignment:
+            p.add_argument("assignment", nargs="?", help="an assignment in source/ (default: the only one)")
+        p.add_argument("--course", default=".", help="course folder (default: the current folder)")
+        return p
+
+    command("generate", "regenerate release/ and solutions/ from source/ (every assignment by default)")
+    command("demo", "generate the release, autograde sample submissions in demo/, print the grade table",
+            assignment=False)
+    g = command("grade", "autograde submitted/ in parallel, with limits, statuses, export and report")
+    g.add_argument("--jobs", type=int, help="submissions graded at once (default: BatchGrading.jobs, else one "
+                                            "per core)")
     g.add_argument("--student", nargs="+", help="grade only these students")
-    g.add_argument("--timeout", type=float, help="wall seconds per submission (default: nbgrader_config.py)")
-    g.add_argument("--memory-limit", type=int, help="MB per submission (default: nbgrader_config.py)")
+    g.add_argument("--timeout", type=float, help="wall seconds per submission (default: BatchGrading.timeout)")
+    g.add_argument("--memory-limit", type=int, help="MB per submission (default: BatchGrading.memory_limit_mb)")
     g.add_argument("--force", action="store_true", help="regrade submissions that already have a result")
     g.add_argument("--retry-failed", action="store_true", help="regrade submissions whose grading failed")
     g.add_argument("--no-feedback", action="store_true", help="skip generating feedback")
     g.add_argument("--zip", help="an LMS export (zip) to collect into submitted/ first (nbgrader zip_collect)")
     g.add_argument("--scheduler", help="address of a dask.distributed scheduler to grade on (shared filesystem)")
-    g.add_argument("--course", default=None, help="course folder (default: this kit's folder)")
-    st = sub.add_parser("strength", help="mutation testing of the hidden tests: kill rate, survivors, report")
-    st.add_argument("assignment", nargs="?", default="assignment1")
+    st = command("strength", "mutation testing of the hidden tests: kill rate, false fails, flakes, report")
     st.add_argument("--notebook", nargs="+", help="only these notebooks (names without .ipynb)")
     st.add_argument("--jobs", type=int, help="mutants graded at once (default: one per core)")
     st.add_argument("--sample", type=int, help="grade a random sample of this many mutants per notebook")
@@ -32,84 +42,98 @@ def main(argv=None) -> int:
     st.add_argument("--min-kill-rate", type=float, help="exit 1 when the overall kill rate is below this (0-1)")
     st.add_argument("--draws", type=int, default=50,
                     help="draws of the free randomness (init, seeds, shuffling) per notebook, for the flake rate")
-    st.add_argument("--no-fairness", action="store_true",
-                    help="grade mutants only: no correct variants, no draws")
+    st.add_argument("--no-fairness", action="store_true", help="grade mutants only: no correct variants, no draws")
     st.add_argument("--strict", action="store_true",
                     help="exit 1 on any false fail, flake or test/re-check disagreement")
-    st.add_argument("--course", default=None)
     ck = sub.add_parser("check", help="students: run a notebook's visible tests; exit 1 if any fails")
     ck.add_argument("notebook")
     ck.add_argument("--timeout", type=int, default=120, help="seconds per cell")
     for name in ("export", "report"):
-        p = sub.add_parser(name, help=f"rewrite the grading {name} from stored results")
-        p.add_argument("assignment", nargs="?", default="assignment1")
-        p.add_argument("--course", default=None)
-    args = parser.parse_args(argv)
+        command(name, f"rewrite the grading {name} from stored results")
+    sub.add_parser("config", help="list the batch settings (c.BatchGrading.* in nbgrader_config.py)")
+    return parser
 
+
+def main(argv=None) -> int:
+    from .layout import Course
+
+    args = build_parser().parse_args(argv)
+    course = Path(getattr(args, "course", ".")).resolve()
+    if args.command in ("generate", "grade", "strength", "export", "report", "demo") \
+            and not (course / "nbgrader_config.py").is_file():
+        raise SystemExit(f"error: {course} is not a course folder (no nbgrader_config.py): run in one, "
+                         "or give --course")
     if args.command == "generate":
-        from .course import generate
-        try:
-            generate()
-        except RuntimeError as err:
-            print(f"error: {err}\n\nrelease/ and solutions/ were left as they were. If the gradebook already "
-                  "holds submissions, nbgrader will not change the assignment's notebooks: finish grading "
-                  "this version, or move gradebook.db away to start a new one.", file=sys.stderr)
-            return 1
-        print("release/ and solutions/ regenerated from source/")
-        return 0
+        return generate(course, [Course(course).pick(args.assignment)] if args.assignment else None)
     if args.command == "grade":
-        from pathlib import Path
+        from .batch import grade
+        from .settings import Limits
 
-        from . import ROOT
-        from .batch import Limits, grade
-        course = Path(args.course or ROOT)
         limits = Limits.from_config(course, timeout=args.timeout, memory_mb=args.memory_limit)
-        grade(course, args.assignment, students=args.student, jobs=args.jobs, limits=limits, force=args.force,
-              retry_failed=args.retry_failed, feedback=not args.no_feedback, scheduler=args.scheduler,
-              zip_file=args.zip)
+        grade(course, Course(course).pick(args.assignment), students=args.student, jobs=args.jobs,
+              limits=limits, force=args.force, retry_failed=args.retry_failed, feedback=not args.no_feedback,
+              scheduler=args.scheduler, zip_file=args.zip)
         return 0
     if args.command == "check":
         from .selfcheck import check
         return check(args.notebook, timeout=args.timeout)
     if args.command == "strength":
-        from pathlib import Path
-
-        from . import ROOT
-        from .strength import run
-        course = Path(args.course or ROOT)
-        report = run(course, args.assignment, notebooks=args.notebook, jobs=args.jobs, sample=args.sample,
-                     seed=args.seed, timeout=args.timeout, fairness=not args.no_fairness, draws=args.draws)
-        overall, fair = report["summary"]["all"], report["fairness"]
-        rate = overall["kill_rate"] or 0.0
-        pct = lambda g: "n/a" if g["rate"] is None else f"{100 * g['rate']:.1f}% of {g['graded']}"  # noqa: E731
-        print(f"{'':16s}{'kill rate':>22s}{'false-fail rate':>22s}{'flake rate':>22s}")
-        for key in sorted(k for k in report["summary"] if k != "all" and ":" not in k) + ["all"]:
-            g = report["summary"][key]
-            fails = pct(fair["per_notebook"][key] if key != "all" else fair["false_fails"]) if fair else "-"
-            flakes = pct(fair["flakes_per_notebook"][key] if key != "all" else fair["flakes"]) if fair else "-"
-            print(f"{key:16s}{100 * (g['kill_rate'] or 0):>14.1f}% of {g['total'] - g['equivalent']:<3d}"
-                  f"{fails:>22s}{flakes:>22s}")
-        unfair = (fair["false_fails"]["failed"] + fair["flakes"]["failed"]) if fair else 0
-        print(f"{overall['killed']} mutants killed, {overall['survived']} survived, {overall['equivalent']} "
-              f"equivalent; {len(report['disagreements'])} test/re-check disagreements; {report['seconds']:.0f} s; "
-              f"report in grading/{args.assignment}/strength/strength.md")
-        if args.min_kill_rate is not None and rate < args.min_kill_rate:
-            return 1
-        return 1 if args.strict and (unfair or report["disagreements"]) else 0
+        return strength(course, Course(course).pick(args.assignment), args)
     if args.command in ("export", "report"):
-        from pathlib import Path
-
-        from . import ROOT
         from .export import write_export
         from .report import write_report
-        course = Path(args.course or ROOT)
-        path = (write_export if args.command == "export" else write_report)(course, args.assignment)
-        print(path)
+
+        print((write_export if args.command == "export" else write_report)(
+            course, Course(course).pick(args.assignment)))
         return 0
     if args.command == "demo":
         from .demo import main as demo
-        return demo()
+        return demo(course)
+    if args.command == "config":
+        from .settings import describe
+        print(describe())
+        return 0
     return 2
+
+
+def generate(course: Path, assignments) -> int:
+    from .course import generate as generate_assignment
+    from .layout import Course
+
+    for assignment in assignments or Course(course).assignments():
+        try:
+            generate_assignment(course, assignment)
+        except RuntimeError as err:
+            print(f"error: {err}\n\nrelease/ and solutions/ of {assignment} were left as they were. If the "
+                  "gradebook already holds submissions, nbgrader will not change the assignment's notebooks: "
+                  "finish grading this version, or move gradebook.db away to start a new one.", file=sys.stderr)
+            return 1
+        print(f"release/{assignment} and solutions/{assignment} regenerated from source/{assignment}")
+    return 0
+
+
+def strength(course: Path, assignment: str, args) -> int:
+    from .strength import run
+
+    report = run(course, assignment, notebooks=args.notebook, jobs=args.jobs, sample=args.sample,
+                 seed=args.seed, timeout=args.timeout, fairness=not args.no_fairness, draws=args.draws)
+    overall, fair = report["summary"]["all"], report["fairness"]
+    rate = overall["kill_rate"] or 0.0
+    pct = lambda g: "n/a" if g["rate"] is None else f"{100 * g['rate']:.1f}% of {g['graded']}"  # noqa: E731
+    print(f"{'':16s}{'kill rate':>22s}{'false-fail rate':>22s}{'flake rate':>22s}")
+    for key in sorted(k for k in report["summary"] if k != "all" and ":" not in k) + ["all"]:
+        g = report["summary"][key]
+        fails = pct(fair["per_notebook"][key] if key != "all" else fair["false_fails"]) if fair else "-"
+        flakes = pct(fair["flakes_per_notebook"][key] if key != "all" else fair["flakes"]) if fair else "-"
+        print(f"{key:16s}{100 * (g['kill_rate'] or 0):>14.1f}% of {g['total'] - g['equivalent']:<3d}"
+              f"{fails:>22s}{flakes:>22s}")
+    unfair = (fair["false_fails"]["failed"] + fair["flakes"]["failed"]) if fair else 0
+    print(f"{overall['killed']} mutants killed, {overall['survived']} survived, {overall['equivalent']} "
+          f"equivalent; {len(report['disagreements'])} test/re-check disagreements; {report['seconds']:.0f} s; "
+          f"report in grading/{assignment}/strength/strength.md")
+    if args.min_kill_rate is not None and rate < args.min_kill_rate:
+        return 1
+    return 1 if args.strict and (unfair or report["disagreements"]) else 0
 
 
 if __name__ == "__main__":

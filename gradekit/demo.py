@@ -5,23 +5,23 @@ import shutil
 import time
 from pathlib import Path
 
-from . import ROOT
-from .bugs import bug_named
+from .assignment_kit import kit_part
 from .batch import grade
-from .course import ASSIGNMENT, generate, notebook_names, read_grades, sandbox_course
+from .course import generate, sandbox_course
+from .layout import Course
+from .results import read_grades
 from .submissions import submission_with_edits, untouched_release, write_submission
 
-SAMPLE_BUGS = ["softmax_no_max_subtraction", "bias_grad_mean"]
 
-
-def sample_submissions(course: Path) -> dict[str, dict]:
-    """{student id: {notebook name: notebook}} for the reference, the blank release and two buggy ones."""
-    names = notebook_names(course)
-    samples = {"sample-reference": submission_with_edits(course, names),
-               "sample-blank": untouched_release(course, names)}
-    for bug_name in SAMPLE_BUGS:
-        bug = bug_named(bug_name)
-        samples[f"sample-bug-{bug.name}"] = submission_with_edits(course, names, bug.edits)
+def sample_submissions(course: Path, assignment: str) -> dict[str, dict]:
+    """{student id: {notebook name: notebook}}: the reference, the blank release, and the samples of the
+    assignment's kit (kit/demo.py)."""
+    names = Course(course).notebooks(assignment)
+    samples = {"sample-reference": submission_with_edits(course, assignment, names),
+               "sample-blank": untouched_release(course, assignment, names)}
+    demo = kit_part(course, assignment, "demo")
+    for student, edits in (demo.sample_edits() if demo else {}).items():
+        samples[student] = submission_with_edits(course, assignment, names, edits)
     return samples
 
 
@@ -41,28 +41,32 @@ def format_table(grades, students) -> str:
     return "\n".join(lines)
 
 
-def main(course: Path = ROOT) -> int:
-    """Generate the course's release/ and solutions/, then grade samples in a sandbox course (demo/).
+def main(course: Path) -> int:
+    """Generate every assignment's release/ and solutions/, then grade samples in a sandbox course (demo/).
 
     The samples are graded in demo/, a throwaway copy of the course with its own gradebook, so the
     course's real gradebook never holds sample students.
     """
     t0 = time.perf_counter()
-    print("1/4 generating release/ and solutions/ from source/ ...", flush=True)
-    generate(course)
+    course = Path(course).resolve()
+    assignments = Course(course).assignments()
     sandbox = course / "demo"
-    print(f"2/4 setting up a sandbox course in {sandbox.relative_to(course)}/ ...", flush=True)
     shutil.rmtree(sandbox, ignore_errors=True)
-    sandbox_course(sandbox, course)
-    samples = sample_submissions(sandbox)
-    for student, notebooks in samples.items():
-        write_submission(sandbox, student, notebooks)
-    print(f"3/4 autograding {len(samples)} sample submissions (python -m gradekit grade --course demo) ...",
-          flush=True)
-    grade(sandbox, ASSIGNMENT, jobs=2, progress=False)
-    print("4/4 grade table\n")
-    print(format_table(read_grades(sandbox), set(samples)))
-    print(f"\ndone in {time.perf_counter() - t0:.0f} s; graded notebooks in demo/autograded/, gradebook "
-          f"demo/gradebook.db, statuses in demo/grading/{ASSIGNMENT}/grades.csv, class report in "
-          f"demo/grading/{ASSIGNMENT}/report/report.html")
+    for assignment in assignments:
+        print(f"{assignment} 1/4 generating release/ and solutions/ from source/ ...", flush=True)
+        generate(course, assignment)
+        print(f"{assignment} 2/4 setting up a sandbox course in demo/ ...", flush=True)
+        sandbox_course(sandbox, course, assignment)
+        samples = sample_submissions(sandbox, assignment)
+        for student, notebooks in samples.items():
+            write_submission(sandbox, assignment, student, notebooks)
+        print(f"{assignment} 3/4 autograding {len(samples)} sample submissions "
+              f"(gradekit grade {assignment} --course demo) ...", flush=True)
+        grade(sandbox, assignment, jobs=2, progress=False)
+        print(f"{assignment} 4/4 grade table\n")
+        print(format_table(read_grades(sandbox, assignment), set(samples)))
+        print(f"\nstatuses in demo/grading/{assignment}/grades.csv, class report in "
+              f"demo/grading/{assignment}/report/report.html\n")
+    print(f"done in {time.perf_counter() - t0:.0f} s; graded notebooks in demo/autograded/, gradebook "
+          "demo/gradebook.db")
     return 0

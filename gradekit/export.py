@@ -4,33 +4,31 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .course import ASSIGNMENT
+from .layout import Course
+from .results import ResultStore, Status, apply_scores, read_grades
 
 COLUMNS = ["student_id", "status", "reason", "score", "max_score", "manual_points_pending", "flags",
            "grading_seconds", "graded_at", "submission_sha"]
 
 
-def export_rows(course: Path, assignment: str = ASSIGNMENT) -> list[dict]:
+def export_rows(course: Path, assignment: str) -> list[dict]:
     """One row per student. Scores come from the gradebook as it is now, so manual grades entered in
     formgrader after the batch are included (and needs_manual becomes graded once all are in); a
     submission whose grading failed stays failed, with no score."""
-    from .batch import FAILED, ResultStore, apply_scores, submitted_students
-    from .course import read_grades
-
     results = ResultStore(course, assignment).all()
     current = {}
     for (student, _), g in read_grades(course, assignment).items():
         current.setdefault(student, []).append(g)
     rows = []
-    for student in sorted(set(submitted_students(course, assignment)) | set(results)):
+    for student in sorted(set(Course(course).submitted_students(assignment)) | set(results)):
         r = results.get(student)
         if r is None:
             rows.append({"student_id": student, "status": "not graded", "reason": "no current grading result"})
             continue
-        if r.status != FAILED and student in current:
+        if r.status != Status.FAILED and student in current:
             apply_scores(r, current[student])
         rows.append({
-            "student_id": student, "status": r.status, "reason": r.reason,
+            "student_id": student, "status": r.status.value, "reason": r.reason,
             # a failed submission has no score: an empty cell, never a 0 that looks like a grade
             "score": "" if r.score is None else f"{r.score:g}",
             "max_score": "" if r.max_score is None else f"{r.max_score:g}",
@@ -41,8 +39,8 @@ def export_rows(course: Path, assignment: str = ASSIGNMENT) -> list[dict]:
     return rows
 
 
-def write_export(course: Path, assignment: str = ASSIGNMENT) -> Path:
-    path = Path(course) / "grading" / assignment / "grades.csv"
+def write_export(course: Path, assignment: str) -> Path:
+    path = Course(course).grading(assignment) / "grades.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as f:

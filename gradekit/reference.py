@@ -11,8 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import ROOT
-from .course import ASSIGNMENT
+from .layout import Course
 from .submissions import without_markers
 
 
@@ -24,9 +23,9 @@ def _is_definition_cell(cell) -> bool:
     return meta.get("solution", False) or meta.get("grade_id") == "setup"
 
 
-def load_reference(notebook: str, assignment: str = ASSIGNMENT, course: Path = ROOT) -> dict:
+def load_reference(course: Path, assignment: str, notebook: str) -> dict:
     """Execute the setup and solution cells of source/<assignment>/<notebook>.ipynb; return the namespace."""
-    folder = course / "source" / assignment
+    folder = Course(course).source(assignment)
     nb = nbformat.read(folder / f"{notebook}.ipynb", as_version=4)
     code = "\n\n".join(
         "\n".join(line for line in without_markers(cell.source).splitlines() if not line.startswith("%"))

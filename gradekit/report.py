@@ -4,14 +4,15 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from .course import ASSIGNMENT
+from .layout import Course
+from .results import ResultStore, Status
 
 
 def pass_rates(results) -> list[tuple[str, float, int]]:
     """(test, share of graded submissions with full marks, n) for every autograded test, worst first."""
     totals: dict[str, list[int]] = {}
     for r in results:
-        if r.status == "failed":
+        if r.status == Status.FAILED:
             continue
         for test, (score, max_score) in r.tests.items():
             if score is None:  # written answers waiting for a person
@@ -51,10 +52,11 @@ def _figures(results, folder: Path) -> list[tuple[str, str]]:
         figures.append(("scores.png", "Score distribution"))
     if results:
         fig, ax = plt.subplots(figsize=(6, 3.2))
-        for status, color in (("graded", "tab:green"), ("needs_manual", "tab:orange"), ("failed", "tab:red")):
+        for status, color in ((Status.GRADED, "tab:green"), (Status.NEEDS_MANUAL, "tab:orange"),
+                              (Status.FAILED, "tab:red")):
             secs = [r.seconds for r in results if r.status == status]
             if secs:
-                ax.hist(secs, bins=20, alpha=0.7, color=color, label=f"{status} ({len(secs)})")
+                ax.hist(secs, bins=20, alpha=0.7, color=color, label=f"{status.value} ({len(secs)})")
         ax.set(xlabel="seconds per submission", ylabel="submissions", title="Grading time")
         ax.legend()
         fig.tight_layout()
@@ -64,23 +66,21 @@ def _figures(results, folder: Path) -> list[tuple[str, str]]:
     return figures
 
 
-def write_report(course: Path, assignment: str = ASSIGNMENT) -> Path:
-    from .batch import ResultStore
-
-    folder = Path(course) / "grading" / assignment / "report"
+def write_report(course: Path, assignment: str) -> Path:
+    folder = Course(course).report(assignment)
     folder.mkdir(parents=True, exist_ok=True)
     results = list(ResultStore(course, assignment).all().values())
     figures = _figures(results, folder)
     counts: dict[str, int] = {}
     for r in results:
-        counts[r.status] = counts.get(r.status, 0) + 1
+        counts[r.status.value] = counts.get(r.status.value, 0) + 1
     esc = html.escape
     rows = "".join(f"<tr><td>{esc(s)}</td><td>{n}</td></tr>" for s, n in sorted(counts.items()))
     worst = "".join(f"<tr><td>{esc(t)}</td><td>{100 * p:.0f}%</td><td>{n}</td></tr>"
                     for t, p, n in pass_rates(results)[:10])
     attention = "".join(
-        f"<tr><td>{esc(r.student)}</td><td>{esc(r.status)}</td><td>{esc(r.reason or '; '.join(r.flags))}</td></tr>"
-        for r in results if r.status == "failed" or r.flags)
+        f"<tr><td>{esc(r.student)}</td><td>{esc(r.status.value)}</td><td>{esc(r.reason or '; '.join(r.flags))}</td></tr>"
+        for r in results if r.status == Status.FAILED or r.flags)
     images = "".join(f'<figure><img src="{name}" alt="{esc(title)}"><figcaption>{esc(title)}</figcaption></figure>'
                      for name, title in figures)
     page = f"""<!doctype html>

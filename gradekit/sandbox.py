@@ -26,6 +26,7 @@ import ctypes
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -159,9 +160,25 @@ def limit(args) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+def die_with_parent() -> None:
+    """Linux: get SIGKILL when the parent process dies, so a killed grader leaves nothing running.
+
+    Kept across exec (of unshare, setpriv and the kernel); unshare --kill-child passes it on to the
+    namespace's processes."""
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def main(argv=None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     cwd = os.getcwd()
+    if not args.inner:
+        die_with_parent()
     if not args.inner and not args.no_namespaces:
         # Re-run this script inside new namespaces; unshare forwards the kernel's signals and exit code.
         os.execvp("unshare", namespace_prefix() + [sys.executable, os.path.abspath(__file__), INNER]

@@ -8,7 +8,7 @@ it survives. Survivors that are equivalent to the reference (no student could lo
 change in a constant that cannot matter) are listed, with a reason, in
 source/<assignment>/strength_equivalents.json and leave the denominator.
 
-The other half: correct variants (gradekit.variants, gradekit.alternatives) must keep full marks; one that
+The other half: correct variants (gradekit.variants, and the assignment's kit/alternatives.py) must keep full marks; one that
 loses a point is a false fail. Draws of everything the instructions leave free (initialisation, seeds,
 shuffling) give each test's flake rate. For every graded submission the notebook's own test and the
 trusted re-check must reach the same verdict on every cell; the report lists each disagreement.
@@ -25,10 +25,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ROOT
-from .alternatives import ALTERNATIVES, draw
-from .batch import Limits, grade
-from .course import ASSIGNMENT, notebook_names, sandbox_course
+from .assignment_kit import kit_part
+from .batch import grade
+from .course import sandbox_course
+from .layout import Course
+from .results import Status
+from .settings import Limits
 from .mutants import Mutant, notebook_mutants
 from .submissions import apply_edit, grade_id, solved_notebook, without_markers, write_submission
 from .variants import not_allowed, notebook_variants
@@ -37,14 +39,14 @@ EQUIVALENTS_FILE = "strength_equivalents.json"
 
 
 def load_equivalents(course: Path, assignment: str) -> dict[str, dict]:
-    path = course / "source" / assignment / EQUIVALENTS_FILE
+    path = Course(course).source(assignment) / EQUIVALENTS_FILE
     return json.loads(path.read_text()) if path.exists() else {}
 
 
 def select_mutants(course: Path, assignment: str, notebooks, sample=None, seed=0) -> list[Mutant]:
     chosen = []
     for nb in notebooks:
-        mutants = notebook_mutants(course / "source" / assignment / f"{nb}.ipynb", nb)
+        mutants = notebook_mutants(Course(course).source(assignment) / f"{nb}.ipynb", nb)
         if sample and sample < len(mutants):
             mutants = sorted(random.Random(f"{seed}-{nb}").sample(mutants, sample), key=lambda m: (m.cell, m.line))
         chosen += mutants
@@ -77,7 +79,8 @@ class CorrectVariant:
 
 
 def correct_variants(course: Path, assignment: str, notebooks, solved: dict, draws: int) -> list[CorrectVariant]:
-    """Generated rewrites (gradekit.variants), catalogued alternatives and `draws` draws per notebook."""
+    """Generated rewrites (gradekit.variants), the kit's catalogued alternatives and `draws` draws per notebook
+    (none when the assignment's kit has no alternatives)."""
     def edited(edits):
         touched = sorted({e.notebook for e in edits})
         nbs = {nb: copy.deepcopy(solved[nb]) for nb in touched}
@@ -88,11 +91,14 @@ def correct_variants(course: Path, assignment: str, notebooks, solved: dict, dra
     excluded = not_allowed(course, assignment)
     result = []
     for nb in notebooks:
-        for v in notebook_variants(course / "source" / assignment / f"{nb}.ipynb", nb, excluded):
+        for v in notebook_variants(Course(course).source(assignment) / f"{nb}.ipynb", nb, excluded):
             sub = mutant_submission(solved[nb], v)
             result.append(CorrectVariant(f"v-{v.id}", f"generated: {v.operator}", f"{nb} / {v.cell}: {v.describe()}",
                                          {nb: sub}, notebook_diff({nb: solved[nb]}, {nb: sub})))
-    for name, edits in ALTERNATIVES.items():
+    catalogue = kit_part(course, assignment, "alternatives")
+    alternatives = getattr(catalogue, "ALTERNATIVES", {})
+    draw = getattr(catalogue, "draw", lambda notebook, k: [])
+    for name, edits in alternatives.items():
         if {e.notebook for e in edits} <= set(notebooks):
             nbs = edited(edits)
             result.append(CorrectVariant(f"alt-{name}", "catalogued", name, nbs, notebook_diff(solved, nbs)))
@@ -121,35 +127,34 @@ def own_tests(result, notebooks) -> dict:
 
 
 def lost_tests(result, notebooks) -> list[str]:
-    if result.status == "failed":
+    if result.status == Status.FAILED:
         return [f"(grading failed: {result.reason})"]
     return [t for t, (s, mx) in own_tests(result, notebooks).items() if s is not None and s < mx]
 
 
-def run(course: Path = ROOT, assignment: str = ASSIGNMENT, notebooks=None, jobs=None, sample=None, seed=0,
+def run(course: Path, assignment: str, notebooks=None, jobs=None, sample=None, seed=0,
         timeout=120.0, out_dir: Path | None = None, progress=True, fairness=True, draws=50) -> dict:
     """Grade mutants (how many bugs the tests catch) and, with `fairness`, correct variants and `draws`
     draws of the free randomness per notebook (how much correct work they fail), in one batch."""
     import nbformat
 
     course = Path(course).resolve()
-    notebooks = notebooks or notebook_names(course, assignment)
-    out_dir = Path(out_dir or course / "grading" / assignment / "strength")
+    notebooks = notebooks or Course(course).notebooks(assignment)
+    out_dir = Path(out_dir or Course(course).strength(assignment))
     out_dir.mkdir(parents=True, exist_ok=True)
     mutants = select_mutants(course, assignment, notebooks, sample, seed)
     equivalents = load_equivalents(course, assignment)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         sandbox = sandbox_course(Path(tmp) / "course", course, assignment)
-        solved = {nb: solved_notebook(sandbox, nb, assignment) for nb in notebooks}
+        solved = {nb: solved_notebook(sandbox, assignment, nb) for nb in notebooks}
         variants = correct_variants(course, assignment, notebooks, solved, draws) if fairness else []
         for nb in notebooks:
-            write_submission(sandbox, f"reference-{nb}", {nb: solved[nb]}, assignment)
+            write_submission(sandbox, assignment, f"reference-{nb}", {nb: solved[nb]})
         for m in mutants:
-            write_submission(sandbox, f"m-{m.id}", {m.notebook: mutant_submission(solved[m.notebook], m)},
-                             assignment)
+            write_submission(sandbox, assignment, f"m-{m.id}", {m.notebook: mutant_submission(solved[m.notebook], m)})
         for v in variants:
-            write_submission(sandbox, v.student, v.notebooks, assignment)
+            write_submission(sandbox, assignment, v.student, v.notebooks)
         print(f"grading {len(mutants)} mutants and {len(variants)} correct variants of {', '.join(notebooks)} "
               "(+ the reference) ...")
         # the same limits as student submissions, with the per-submission wall time asked for
@@ -165,7 +170,7 @@ def run(course: Path = ROOT, assignment: str = ASSIGNMENT, notebooks=None, jobs=
             raise RuntimeError(f"the reference of {nb} does not get full marks ({lost_tests(ref, {nb})}): "
                                "fix the tests before measuring their strength")
     all_tests = sorted({t for nb in notebooks for t in own_tests(results[f"reference-{nb}"], {nb})})
-    sources = {nb: {grade_id(c): c.source for c in nbformat.read(course / "source" / assignment / f"{nb}.ipynb",
+    sources = {nb: {grade_id(c): c.source for c in nbformat.read(Course(course).source(assignment) / f"{nb}.ipynb",
                                                                   as_version=4).cells} for nb in notebooks}
     rows = []
     for m in mutants:

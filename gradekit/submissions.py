@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from .course import ASSIGNMENT
+from .layout import Course
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 
@@ -34,10 +34,24 @@ class Edit:
     new: str
 
 
-def solved_notebook(course: Path, notebook: str, assignment: str = ASSIGNMENT):
+@dataclass(frozen=True)
+class Bug:
+    """A classic mistake: edits of the reference solution, and the test cells that must catch it."""
+    name: str
+    why: str
+    edits: tuple[Edit, ...]
+    caught_by: tuple[str, ...]  # grade_ids of the test cells that must lose points
+
+    @property
+    def notebooks(self) -> set[str]:
+        return {e.notebook for e in self.edits}
+
+
+def solved_notebook(course: Path, assignment: str, notebook: str):
     """The released notebook with every stub filled in with the reference solution."""
-    release = nbformat.read(course / "release" / assignment / f"{notebook}.ipynb", as_version=4)
-    source = nbformat.read(course / "source" / assignment / f"{notebook}.ipynb", as_version=4)
+    layout = Course(course)
+    release = nbformat.read(layout.release(assignment) / f"{notebook}.ipynb", as_version=4)
+    source = nbformat.read(layout.source(assignment) / f"{notebook}.ipynb", as_version=4)
     solutions = {grade_id(c): c.source for c in source.cells if is_solution_cell(c)}
     for cell in release.cells:
         if is_solution_cell(cell) and grade_id(cell) in solutions:
@@ -59,23 +73,23 @@ def apply_edit(nb, edit: Edit) -> None:
     cells[0].source = cells[0].source.replace(edit.old, edit.new)
 
 
-def write_submission(course: Path, student: str, notebooks: dict, assignment: str = ASSIGNMENT) -> Path:
+def write_submission(course: Path, assignment: str, student: str, notebooks: dict) -> Path:
     """Write notebooks {name: notebook} as `submitted/<student>/<assignment>/<name>.ipynb`."""
-    folder = course / "submitted" / student / assignment
+    folder = Course(course).submitted(student, assignment)
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in notebooks.items():
         nbformat.write(nb, folder / f"{name}.ipynb")
     return folder
 
 
-def submission_with_edits(course: Path, notebooks: list[str], edits=(), assignment: str = ASSIGNMENT) -> dict:
+def submission_with_edits(course: Path, assignment: str, notebooks: list[str], edits=()) -> dict:
     """Reference-solved notebooks with `edits` applied: {name: notebook}."""
-    result = {name: solved_notebook(course, name, assignment) for name in notebooks}
+    result = {name: solved_notebook(course, assignment, name) for name in notebooks}
     for edit in edits:
         apply_edit(result[edit.notebook], edit)
     return result
 
 
-def untouched_release(course: Path, notebooks: list[str], assignment: str = ASSIGNMENT) -> dict:
-    return {name: nbformat.read(course / "release" / assignment / f"{name}.ipynb", as_version=4)
+def untouched_release(course: Path, assignment: str, notebooks: list[str]) -> dict:
+    return {name: nbformat.read(Course(course).release(assignment) / f"{name}.ipynb", as_version=4)
             for name in notebooks}

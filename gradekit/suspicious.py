@@ -11,8 +11,11 @@ from pathlib import Path
 
 import nbformat
 
-# Modules whose attributes a submission has no reason to overwrite.
-GUARDED_MODULES = {"np", "numpy", "torch", "nn", "F", "builtins", "mlp_utils", "sys", "os", "IPython",
+from .layout import Course
+
+# Modules whose attributes a submission has no reason to overwrite; the assignment's own helper modules
+# (the .py files released beside its notebooks) are added per assignment.
+GUARDED_MODULES = {"np", "numpy", "torch", "nn", "F", "builtins", "sys", "os", "IPython",
                    "testing", "unittest", "math", "random", "time"}
 # Calls that hook the interpreter or the kernel, leave the process or reach outside the folder: as a
 # method or module function (sys.settrace, os._exit), and as bare names (exec, eval).
@@ -38,7 +41,7 @@ def _root_name(node) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def scan_source(source: str) -> list[str]:
+def scan_source(source: str, guarded=GUARDED_MODULES) -> list[str]:
     """What in this code a TA should look at, as short phrases; [] for ordinary code."""
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
     try:
@@ -50,7 +53,7 @@ def scan_source(source: str) -> list[str]:
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for target in targets:
-                if isinstance(target, ast.Attribute) and _root_name(target) in GUARDED_MODULES:
+                if isinstance(target, ast.Attribute) and _root_name(target) in guarded:
                     found.append(f"overwrites {ast.unparse(target)}")
                 elif isinstance(target, ast.Attribute) and target.attr in SUSPICIOUS_ATTRIBUTES:
                     found.append(f"sets {target.attr}")
@@ -69,7 +72,7 @@ def scan_source(source: str) -> list[str]:
     return sorted(set(found))
 
 
-def notebook_flags(released, submitted, name: str) -> list[str]:
+def notebook_flags(released, submitted, name: str, helpers=()) -> list[str]:
     """Flags of one submitted notebook against its release: suspicious code, edited or deleted test cells."""
     release_sources = {c.source for c in released.cells}
     tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in released.cells
@@ -77,7 +80,7 @@ def notebook_flags(released, submitted, name: str) -> list[str]:
              and not c.metadata["nbgrader"].get("solution")}
     flags = []
     found = sorted({f for c in submitted.cells if c.cell_type == "code" and c.source not in release_sources
-                    for f in scan_source(c.source)})
+                    for f in scan_source(c.source, GUARDED_MODULES | set(helpers))})
     if found:
         flags.append(f"suspicious code in {name}: {', '.join(found[:8])}"
                      + (f" (+{len(found) - 8} more)" if len(found) > 8 else ""))
@@ -90,12 +93,13 @@ def notebook_flags(released, submitted, name: str) -> list[str]:
 
 def submission_flags(course: Path, assignment: str, student: str) -> list[str]:
     """Flags for each notebook of a submission (see notebook_flags)."""
-    flags = []
-    for released in sorted((Path(course) / "release" / assignment).glob("*.ipynb")):
-        submitted = Path(course) / "submitted" / student / assignment / released.name
+    layout, flags = Course(course), []
+    helpers = {p.stem for p in layout.release(assignment).glob("*.py")}
+    for released in sorted(layout.release(assignment).glob("*.ipynb")):
+        submitted = layout.submitted(student, assignment) / released.name
         try:
             flags += notebook_flags(nbformat.read(released, as_version=4), nbformat.read(submitted, as_version=4),
-                                    released.stem)
+                                    released.stem, helpers)
         except Exception:  # noqa: BLE001 - missing or unreadable: grading itself reports it
             continue
     return flags

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .layout import Course
+
 PROBE_FILE = ".gradekit_probes.npz"  # written by the probe cell in the kernel's working directory
 PROBE_CELL_TAG = "gradekit-probes"
 MAX_PROBE_BYTES = 200 * 2**20
@@ -45,7 +47,7 @@ check = lambda grade_id: _register(CHECKS, grade_id)
 
 
 def probe_path(course: Path, assignment: str, notebook: str) -> Path:
-    return Path(course) / "source" / assignment / "probes" / f"{notebook}.py"
+    return Course(course).probes(assignment) / f"{notebook}.py"
 
 
 def probe_cell(probe_source: str, out_file: str):
@@ -141,9 +143,10 @@ def judge(module, student: dict | None, reference: dict) -> dict[str, str | None
 
 def _cache_key(course: Path, assignment: str, notebook: str) -> str:
     digest = hashlib.sha256()
-    folder = Path(course) / "source" / assignment
+    folder = Course(course).source(assignment)
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".ipynb") and "__pycache__" not in path.parts:
+        parts = path.relative_to(folder).parts
+        if path.is_file() and path.suffix in (".py", ".ipynb") and "__pycache__" not in parts and parts[0] != "kit":
             digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     digest.update(notebook.encode())
     return digest.hexdigest()[:16]
@@ -152,19 +155,19 @@ def _cache_key(course: Path, assignment: str, notebook: str) -> str:
 def reference_arrays(course: Path, assignment: str, notebook: str, timeout: int = 600) -> dict:
     """The probes computed on the instructor's solution, executed in a clean kernel; cached in
     grading/<assignment>/reference_probes/ (hidden from students' kernels like the rest of the course)."""
-    course = Path(course)
-    cache = course / "grading" / assignment / "reference_probes" / f"{notebook}-{_cache_key(course, assignment, notebook)}.npz"
+    layout = Course(course)
+    cache = layout.reference_cache(assignment) / f"{notebook}-{_cache_key(course, assignment, notebook)}.npz"
     if not cache.is_file():
         import nbformat
         from nbclient import NotebookClient
 
-        source = course / "source" / assignment
+        source = layout.source(assignment)
         # inside the course, which students' kernels cannot see (/tmp may be visible to them)
-        scratch = course / "grading" / assignment
+        scratch = layout.grading(assignment)
         scratch.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="reference-run-", dir=scratch) as tmp:
             work = Path(tmp) / assignment
-            shutil.copytree(source, work, ignore=shutil.ignore_patterns("probes", "*_metrics.json", "__pycache__"))
+            shutil.copytree(source, work, ignore=shutil.ignore_patterns("probes", "kit", "*_metrics.json", "__pycache__"))
             nb = nbformat.read(source / f"{notebook}.ipynb", as_version=4)
             nb.cells.append(probe_cell(probe_path(course, assignment, notebook).read_text(), PROBE_FILE))
             # the kernel's own chatter (e.g. its warning about TCP without encryption) stays out of the

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import nbformat
 
+from .layout import Course
+
 from .mutants import Mutant, cell_mutants
 from .submissions import SOLUTION_MARKERS, grade_id, is_solution_cell
 
@@ -79,7 +81,7 @@ def cell_variants(notebook: str, cell_id: str, source: str, uses_torch: bool) ->
 
 def not_allowed(course: Path, assignment: str) -> dict[str, str]:
     """{"<rule>@<grade_id>": reason} of rewrites the instructions rule out in that cell."""
-    path = Path(course) / "source" / assignment / FAIRNESS_FILE
+    path = Course(course).source(assignment) / FAIRNESS_FILE
     return json.loads(path.read_text()).get("not_allowed", {}) if path.exists() else {}
 
 

@@ -13,17 +13,18 @@ import zipfile
 import nbformat
 import pytest
 
-from gradekit import ROOT
-from gradekit.batch import Limits, classify_failure, grade
-from gradekit.bugs import bug_named
-from gradekit.course import ASSIGNMENT, gradebook_url, nbgrader_env, read_grades, run_nbgrader, sandbox_course
+from gradekit.batch import classify_failure, grade
+from gradekit.course import nbgrader_env, run_nbgrader, sandbox_course
+from gradekit.layout import Course
+from gradekit.results import read_grades
+from gradekit.settings import Limits
 from gradekit.submissions import Edit, submission_with_edits, untouched_release, write_submission
 
-NUMPY, TORCH = "1_mlp_numpy", "2_mlp_pytorch"
+from assignment1_kit import ASSIGNMENT, NUMPY, ROOT, TORCH, bug_named
 
 
 def solved_with(course, notebooks, code_edits=()):
-    return submission_with_edits(course, notebooks, code_edits)
+    return submission_with_edits(course, ASSIGNMENT, notebooks, code_edits)
 
 
 def inject(notebook, cell, code):
@@ -43,12 +44,12 @@ def export(course) -> dict[str, dict]:
 
 
 def cell_scores(course):
-    return {(s, nb, t): v for (s, nb), g in read_grades(course).items() for t, v in g.tests.items()}
+    return {(s, nb, t): v for (s, nb), g in read_grades(course, ASSIGNMENT).items() for t, v in g.tests.items()}
 
 
 MIXED = {
     "reference": lambda c: solved_with(c, [NUMPY, TORCH]),
-    "blank": lambda c: untouched_release(c, [NUMPY, TORCH]),
+    "blank": lambda c: untouched_release(c, ASSIGNMENT, [NUMPY, TORCH]),
     "bug-bias": lambda c: solved_with(c, [NUMPY, TORCH], bug_named("bias_grad_mean").edits),
     "bug-zero-grad": lambda c: solved_with(c, [NUMPY, TORCH], bug_named("missing_zero_grad").edits),
     "numpy-only": lambda c: solved_with(c, [NUMPY]),
@@ -60,10 +61,10 @@ MIXED = {
 def mixed(tmp_path_factory):
     """The same mixed batch graded by serial `nbgrader autograde` (course a) and the kit (course b)."""
     root = tmp_path_factory.mktemp("batch")
-    courses = {name: sandbox_course(root / name) for name in ("serial", "kit")}
+    courses = {name: sandbox_course(root / name, ROOT, ASSIGNMENT) for name in ("serial", "kit")}
     for course in courses.values():
         for student, make in MIXED.items():
-            write_submission(course, student, make(course))
+            write_submission(course, ASSIGNMENT, student, make(course))
         write_broken(course, "broken-json")
     serial = run_nbgrader(courses["serial"], "autograde", ASSIGNMENT, check=False)
     results = grade(courses["kit"], ASSIGNMENT, jobs=2, progress=False)
@@ -109,12 +110,12 @@ def test_feedback_and_class_report(mixed):
 
 
 def test_limits_and_a_failed_regrade(tmp_path):
-    course = sandbox_course(tmp_path / "limits")
+    course = sandbox_course(tmp_path / "limits", ROOT, ASSIGNMENT)
     hang = "    while True:\n        try:\n            time.sleep(0.01)\n        except KeyboardInterrupt:\n            pass"
     hog = "    blocks = []\n    while True:\n        blocks.append(np.ones(2**24))"
     chatty = "    for _ in range(3000):\n        print('x' * 10000)"
     for student, code in (("hang", hang), ("hog", hog), ("chatty", chatty)):
-        write_submission(course, student, solved_with(course, [NUMPY], [inject(NUMPY, "standardize", code)]))
+        write_submission(course, ASSIGNMENT, student, solved_with(course, [NUMPY], [inject(NUMPY, "standardize", code)]))
     results = grade(course, ASSIGNMENT, jobs=2, limits=Limits(timeout=30, memory_mb=1500), feedback=False,
                     progress=False)
     assert results["hang"].status == "failed" and results["hang"].reason.startswith("timeout")
@@ -133,9 +134,9 @@ def test_limits_and_a_failed_regrade(tmp_path):
 
 
 def _numpy_batch(course):
-    write_submission(course, "a-reference", solved_with(course, [NUMPY]))
+    write_submission(course, ASSIGNMENT, "a-reference", solved_with(course, [NUMPY]))
     for name in ("sgd_wrong_sign", "relu_in_place", "zero_init", "ce_no_clip"):
-        write_submission(course, f"b-{name}", solved_with(course, [NUMPY], bug_named(name).edits))
+        write_submission(course, ASSIGNMENT, f"b-{name}", solved_with(course, [NUMPY], bug_named(name).edits))
 
 
 def _comparable(rows):
@@ -143,7 +144,7 @@ def _comparable(rows):
 
 
 def test_sigkill_half_way_then_resume(tmp_path):
-    killed, whole = sandbox_course(tmp_path / "killed"), sandbox_course(tmp_path / "whole")
+    killed, whole = (sandbox_course(tmp_path / name, ROOT, ASSIGNMENT) for name in ("killed", "whole"))
     for course in (killed, whole):
         _numpy_batch(course)
     grade(whole, ASSIGNMENT, jobs=2, feedback=False, progress=False)
@@ -159,7 +160,7 @@ def test_sigkill_half_way_then_resume(tmp_path):
     proc.wait()
     done_before = {p.stem for p in results.glob("*.json")}
     assert 2 <= len(done_before) < 5, f"the batch was not killed half way: {done_before}"
-    time.sleep(1)
+    assert not survivors(killed, deadline=time.monotonic() + 10), "processes outlived the killed batch"
 
     out = subprocess.run(cmd, cwd=ROOT, env=nbgrader_env(), capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -171,35 +172,52 @@ def test_sigkill_half_way_then_resume(tmp_path):
     assert cell_scores(killed) == cell_scores(whole)
 
 
-def test_dask_cluster_and_zip_input(tmp_path, monkeypatch):
+def survivors(course, deadline: float) -> list[str]:
+    """Processes still running that belong to grading `course` (workers, sandboxes, kernels), once the
+    deadline for them to go has passed."""
+    import psutil
+
+    while True:
+        found = []
+        for p in psutil.process_iter(["pid", "cmdline"]):
+            try:
+                if any(str(course) in arg for arg in p.info["cmdline"] or []):
+                    found.append(f"{p.info['pid']}: {' '.join(p.info['cmdline'])[:200]}")
+            except psutil.Error:
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+def test_dask_cluster_and_zip_input(tmp_path):
     from dask.distributed import LocalCluster
 
-    course = sandbox_course(tmp_path / "dask")
+    course = sandbox_course(tmp_path / "dask", ROOT, ASSIGNMENT)
     lms = tmp_path / "lms_export.zip"
     with zipfile.ZipFile(lms, "w") as z:
         for login, nb in (("jdoe", solved_with(course, [NUMPY])[NUMPY]),
                           ("asmith", solved_with(course, [NUMPY], bug_named("bias_grad_mean").edits)[NUMPY])):
             z.writestr(f"{login}_1234_5678_{NUMPY}.ipynb", nbformat.writes(nb))
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         results = grade(course, ASSIGNMENT, scheduler=cluster.scheduler_address, zip_file=lms, feedback=False,
                         progress=False)
     assert (course / "submitted" / "jdoe" / ASSIGNMENT / f"{NUMPY}.ipynb").exists()
     assert results["jdoe"].status == "graded" and results["jdoe"].score == 46
     assert results["asmith"].status == "graded" and results["asmith"].tests[f"{NUMPY}:test_linear_backward"][0] == 0
-    assert gradebook_url(course).startswith("sqlite:///")
+    assert Course(course).gradebook_url.startswith("sqlite:///")
 
 
 def test_an_assignment_missing_from_the_gradebook_stops_with_what_to_run(tmp_path):
     """A fresh clone has no gradebook: grading stops before it starts, with one line saying what to run,
     instead of failing every submission with nbgrader's "see the above traceback"."""
-    course = sandbox_course(tmp_path / "course", release=False)
-    write_submission(course, "alice", untouched_release(ROOT, [NUMPY]))
+    course = sandbox_course(tmp_path / "course", ROOT, ASSIGNMENT, release=False)
+    write_submission(course, ASSIGNMENT, "alice", untouched_release(ROOT, ASSIGNMENT, [NUMPY]))
     out = subprocess.run([sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--course", str(course)],
                          cwd=ROOT, env={k: v for k, v in nbgrader_env().items() if k != "NBGRADER_DB_URL"},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1, out.stdout + out.stderr
-    assert "has no assignment 'assignment1': run `python -m gradekit generate`" in out.stderr
+    assert "has no assignment 'assignment1': run `gradekit generate assignment1`" in out.stderr
     assert not (course / "grading" / ASSIGNMENT / "results").exists() or not any(
         (course / "grading" / ASSIGNMENT / "results").iterdir()), "nothing was graded"
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from gradekit import ROOT
-from gradekit.alternatives import ALTERNATIVES
 from gradekit.strength import run
+
+from assignment1_kit import ALTERNATIVES, ROOT
 
 DRAWS = 50  # per notebook
 

@@ -9,8 +9,10 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-from gradekit.course import ASSIGNMENT, run_nbgrader
-from gradekit.nbgrader_ext import HIDDEN_BEGIN, split_hidden
+from gradekit.course import run_nbgrader
+from gradekit.preprocessors.hide_hidden_tests import split_hidden
+
+from assignment1_kit import ASSIGNMENT
 
 STUDENTS = ("reference", "blank", "bug-bias_grad_mean", "bug-missing_zero_grad", "tampered-emptied-tests")
 

@@ -8,10 +8,9 @@ import re
 import nbformat
 import pytest
 
-from gradekit.bugs import ALL_BUGS
-from gradekit.course import ASSIGNMENT, notebook_names
-from gradekit.gallery import gallery_submissions
 from gradekit.submissions import grade_id
+
+from assignment1_kit import ASSIGNMENT, BUGS, NOTEBOOKS, gallery_submissions
 
 
 def _grades_of(gallery, student):
@@ -59,7 +58,7 @@ def test_blank_release_gets_zero_on_every_test(gallery):
         assert not scored, f"the untouched release scored in {notebook}: {scored}"
 
 
-@pytest.mark.parametrize("bug", [b.name for b in ALL_BUGS])
+@pytest.mark.parametrize("bug", [b.name for b in BUGS])
 def test_bug_loses_points_where_expected(gallery, bug):
     submissions, _ = gallery
     student = f"bug-{bug}"
@@ -112,8 +111,8 @@ def test_reference_gradient_checks_have_a_wide_margin(gallery, course):
 
 
 def test_every_catalogued_bug_is_in_the_gallery(course):
-    subs = gallery_submissions(course, notebook_names(course))
-    assert {f"bug-{b.name}" for b in ALL_BUGS} <= set(subs)
+    subs = gallery_submissions(course, NOTEBOOKS)
+    assert {f"bug-{b.name}" for b in BUGS} <= set(subs)
 
 
 def test_notebook_tests_and_trusted_recheck_agree_on_every_cell(gallery, course):

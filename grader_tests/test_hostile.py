@@ -16,13 +16,14 @@ import nbformat
 import psutil
 import pytest
 
-from gradekit.course import ASSIGNMENT, nbgrader_env, read_grades, sandbox_course
-from gradekit.alternatives import ALTERNATIVES
-from gradekit.bugs import ALL_BUGS
-from gradekit.hostile import EVIDENCE, TRICKS, honest_twins, write_hostile
+from gradekit.course import nbgrader_env, sandbox_course
+from gradekit.results import read_grades
 from gradekit.suspicious import notebook_flags
 from gradekit.kernel import namespaces_available
 from gradekit.submissions import submission_with_edits, write_submission
+
+from assignment1_kit import (ALTERNATIVES, ASSIGNMENT, BUGS, EVIDENCE, ROOT, TRICKS, honest_twins,
+                             write_hostile)
 
 TIMEOUT_S = 40  # wall time per submission: the correct one needs about 15 s here
 SANDBOXED = namespaces_available()
@@ -40,12 +41,12 @@ def _fingerprint(course):
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    course = sandbox_course(tmp_path_factory.mktemp("hostile"))
-    write_submission(course, "correct", submission_with_edits(course, ["1_mlp_numpy", "2_mlp_pytorch"]))
+    course = sandbox_course(tmp_path_factory.mktemp("hostile"), ROOT, ASSIGNMENT)
+    write_submission(course, ASSIGNMENT, "correct", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy", "2_mlp_pytorch"]))
     for trick in TRICKS:
         write_hostile(course, trick, f"h-{trick.name}")
     for student, notebooks in honest_twins(course).items():
-        write_submission(course, student, notebooks)
+        write_submission(course, ASSIGNMENT, student, notebooks)
     # the correct submission is graded again after the hostile ones, to see what they left behind
     before = _fingerprint(course)
     start = time.time()
@@ -57,7 +58,7 @@ def hostile(tmp_path_factory):
     with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     return {"course": course, "proc": proc, "regrade": regrade, "rows": rows, "before": before,
-            "after": _fingerprint(course), "grades": read_grades(course), "seconds": time.time() - start}
+            "after": _fingerprint(course), "grades": read_grades(course, ASSIGNMENT), "seconds": time.time() - start}
 
 
 def test_the_batch_finishes_and_reports_every_submission(hostile):
@@ -156,8 +157,8 @@ def test_honest_work_raises_no_flag(hostile):
     course = hostile["course"]
     released = {p.stem: nbformat.read(p, as_version=4) for p in (course / "release" / ASSIGNMENT).glob("*.ipynb")}
     variants = {"reference": ()} | {f"alt-{n}": e for n, e in ALTERNATIVES.items()} | {
-        f"bug-{b.name}": b.edits for b in ALL_BUGS}
+        f"bug-{b.name}": b.edits for b in BUGS}
     for name, edits in variants.items():
-        for notebook, nb in submission_with_edits(course, sorted(released), edits).items():
-            flags = notebook_flags(released[notebook], nb, notebook)
+        for notebook, nb in submission_with_edits(course, ASSIGNMENT, sorted(released), edits).items():
+            flags = notebook_flags(released[notebook], nb, notebook, helpers={"mlp_utils"})
             assert not flags, (name, flags)

@@ -6,8 +6,9 @@ import re
 
 import nbformat
 
-from gradekit.course import ASSIGNMENT
 from gradekit.submissions import is_solution_cell
+
+from assignment1_kit import ASSIGNMENT
 
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
 
@@ -91,10 +92,10 @@ def test_release_has_stubs_and_markers_removed(course):
 
 
 def test_instructor_only_files_stay_out_of_student_folders(course):
-    """The trusted re-check's probes and the hints of hidden tests never reach a student's copy."""
-    assert (course / "source" / ASSIGNMENT / "probes").is_dir()
+    """The trusted re-check's probes, the assignment's kit and the hints of hidden tests never reach a student's copy."""
+    assert (course / "source" / ASSIGNMENT / "probes").is_dir() and (course / "source" / ASSIGNMENT / "kit").is_dir()
     for folder in ("release", "solutions"):
         names = {p.name for p in (course / folder / ASSIGNMENT).rglob("*")}
-        assert "probes" not in names and not any(n.endswith("_metrics.json") for n in names), (folder, names)
+        assert not {"probes", "kit"} & names and not any(n.endswith("_metrics.json") for n in names), (folder, names)
     for nb_path in (course / "release" / ASSIGNMENT).glob("*.ipynb"):
         assert "# HINT:" not in nb_path.read_text(), f"{nb_path.name}: a hidden test's hint was released"

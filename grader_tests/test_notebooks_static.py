@@ -6,12 +6,10 @@ import ast
 import nbformat
 import pytest
 
-from gradekit import ROOT
-from gradekit.bugs import ALL_BUGS
-from gradekit.course import ASSIGNMENT, notebook_names
 from gradekit.submissions import apply_edit, grade_id, is_solution_cell
 
-NOTEBOOKS = notebook_names()
+from assignment1_kit import ASSIGNMENT, BUGS, NOTEBOOKS, ROOT
+
 
 
 def _source(name):
@@ -67,7 +65,7 @@ def test_test_cells_do_not_end_in_a_value(name):
                     f"{grade_id(cell)} ends in an expression whose value nbgrader would read as a score"
 
 
-@pytest.mark.parametrize("bug", ALL_BUGS, ids=lambda b: b.name)
+@pytest.mark.parametrize("bug", BUGS, ids=lambda b: b.name)
 def test_bug_edits_apply_and_name_real_test_cells(bug):
     for edit in bug.edits:
         nb = _source(edit.notebook)

@@ -7,10 +7,10 @@ import sys
 
 import nbformat
 
-from gradekit import ROOT
-from gradekit.bugs import bug_named
 from gradekit.course import nbgrader_env
 from gradekit.submissions import submission_with_edits
+
+from assignment1_kit import ASSIGNMENT, ROOT, bug_named
 
 NB = "1_mlp_numpy"
 
@@ -29,7 +29,7 @@ def _student_folder(tmp_path, nb):
 
 
 def test_solved_notebook_passes_with_exit_0(course, tmp_path):
-    path = _student_folder(tmp_path, submission_with_edits(course, [NB])[NB])
+    path = _student_folder(tmp_path, submission_with_edits(course, ASSIGNMENT, [NB])[NB])
     before = path.read_bytes()
     out = _check(path)
     assert out.returncode == 0, out.stdout + out.stderr
@@ -40,7 +40,7 @@ def test_solved_notebook_passes_with_exit_0(course, tmp_path):
 
 
 def test_a_failing_visible_test_exits_1_with_one_line_per_test(course, tmp_path):
-    path = _student_folder(tmp_path, submission_with_edits(course, [NB], bug_named("bias_grad_mean").edits)[NB])
+    path = _student_folder(tmp_path, submission_with_edits(course, ASSIGNMENT, [NB], bug_named("bias_grad_mean").edits)[NB])
     out = _check(path)
     assert out.returncode == 1
     fail = [line for line in out.stdout.splitlines() if line.startswith("FAIL")]

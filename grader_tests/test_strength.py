@@ -7,12 +7,12 @@ import shutil
 import nbformat
 import pytest
 
-from gradekit import ROOT
-from gradekit.alternatives import ALTERNATIVES
 from gradekit.mutants import cell_mutants, notebook_mutants
 from gradekit.variants import cell_variants
 from gradekit.strength import EQUIVALENTS_FILE, run
 from gradekit.submissions import apply_edit
+
+from assignment1_kit import ALTERNATIVES, ROOT
 
 TINY_SOLUTION = """def scale(x, k):
     \"\"\"x * k + 1 for positive k, else 1.\"\"\"

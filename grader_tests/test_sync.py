@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from gradekit import ROOT
-from gradekit.course import ASSIGNMENT
+
+from assignment1_kit import ASSIGNMENT, ROOT
 
 REGENERATE = "run `make generate` (python -m gradekit generate) and commit release/ and solutions/"
 

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from gradekit import ROOT
+from assignment1_kit import ROOT
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOTS = ROOT / "grader_tests" / "output" / "browser"

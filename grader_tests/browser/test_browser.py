@@ -13,9 +13,12 @@ import pytest
 from playwright.sync_api import expect
 
 from gradekit.batch import grade
-from gradekit.course import ASSIGNMENT, gradebook_url, sandbox_course
+from gradekit.course import sandbox_course
+from gradekit.layout import Course
 from gradekit.export import write_export
 from gradekit.submissions import submission_with_edits, untouched_release, write_submission
+
+from assignment1_kit import ASSIGNMENT, ROOT
 
 from .lab_server import LabServer
 
@@ -48,7 +51,7 @@ def open_notebook(page, server, path):
 
 @pytest.fixture
 def lab(tmp_path):
-    course = sandbox_course(tmp_path / "course")
+    course = sandbox_course(tmp_path / "course", ROOT, ASSIGNMENT)
     server = LabServer(course, tmp_path / "home").start()
     yield server
     server.stop()
@@ -70,7 +73,7 @@ def test_student_runs_the_release_and_validates_a_solution(lab, page, shots, not
     # (the release cannot pass validation, so the success dialog also proves the right notebook was validated)
     work = lab.root / "work"
     work.mkdir()
-    nbformat.write(submission_with_edits(lab.root, [notebook])[notebook], work / f"{notebook}.ipynb")
+    nbformat.write(submission_with_edits(lab.root, ASSIGNMENT, [notebook])[notebook], work / f"{notebook}.ipynb")
     shutil.copy(lab.root / "release" / ASSIGNMENT / "mlp_utils.py", work)
     panel = open_notebook(page, lab, f"work/{notebook}.ipynb")
     expect(page.locator(".jp-NotebookPanel")).to_have_count(1)
@@ -80,9 +83,9 @@ def test_student_runs_the_release_and_validates_a_solution(lab, page, shots, not
 
 
 def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
-    course = sandbox_course(tmp_path / "course")
-    write_submission(course, "alice", submission_with_edits(course, NOTEBOOKS))
-    write_submission(course, "bob", untouched_release(course, NOTEBOOKS))
+    course = sandbox_course(tmp_path / "course", ROOT, ASSIGNMENT)
+    write_submission(course, ASSIGNMENT, "alice", submission_with_edits(course, ASSIGNMENT, NOTEBOOKS))
+    write_submission(course, ASSIGNMENT, "bob", untouched_release(course, ASSIGNMENT, NOTEBOOKS))
     broken = course / "submitted" / "carol" / ASSIGNMENT
     broken.mkdir(parents=True)
     (broken / "1_mlp_numpy.ipynb").write_text("{ not a notebook")
@@ -99,7 +102,7 @@ def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
 
         from nbgrader.api import Gradebook
 
-        with Gradebook(gradebook_url(course)) as gb:
+        with Gradebook(Course(course).gradebook_url) as gb:
             nb_id = gb.find_submission_notebook("2_mlp_pytorch", ASSIGNMENT, "alice").id
         # the statuses the kit assigned, as formgrader shows them: written answers to grade, graded, and
         # the failed submission (its stale grade removed) as "needs autograding" with no score
@@ -127,7 +130,7 @@ def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
         deadline = time.monotonic() + 30
         manual = None
         while time.monotonic() < deadline:
-            with Gradebook(gradebook_url(course)) as gb:
+            with Gradebook(Course(course).gradebook_url) as gb:
                 manual = gb.find_grade("comparison_discussion", "2_mlp_pytorch", ASSIGNMENT, "alice").manual_score
             if manual == 3:
                 break
@@ -142,9 +145,9 @@ def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
 
 
 def test_class_report_renders_with_its_images(tmp_path, page, shots):
-    course = sandbox_course(tmp_path / "course")
-    write_submission(course, "alice", submission_with_edits(course, ["1_mlp_numpy"]))
-    write_submission(course, "bob", untouched_release(course, ["1_mlp_numpy"]))
+    course = sandbox_course(tmp_path / "course", ROOT, ASSIGNMENT)
+    write_submission(course, ASSIGNMENT, "alice", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy"]))
+    write_submission(course, ASSIGNMENT, "bob", untouched_release(course, ASSIGNMENT, ["1_mlp_numpy"]))
     grade(course, ASSIGNMENT, jobs=2, feedback=False, progress=False)
     report = course / "grading" / ASSIGNMENT / "report" / "report.html"
     page.goto(report.as_uri())

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from gradekit.layout import Course
+from gradekit.submissions import grade_id, submission_with_edits, untouched_release
 
-from .course import ASSIGNMENT
+from . import ASSIGNMENT
 from .bugs import bug_named
-from .submissions import grade_id, submission_with_edits, untouched_release
 
 NUMPY, TORCH = "1_mlp_numpy", "2_mlp_pytorch"
 EVIDENCE = "evidence.txt"  # what a trick could see, written in its own folder for the test to read
@@ -184,9 +185,9 @@ def first_solution_cell(nb):
 def hostile_submission(course: Path, trick: Trick) -> dict:
     """{notebook name: notebook} of the trick: the untouched release of one notebook with the trick in it."""
     if trick.base:
-        nb = submission_with_edits(course, [trick.notebook], bug_named(trick.base).edits)[trick.notebook]
+        nb = submission_with_edits(course, ASSIGNMENT, [trick.notebook], bug_named(trick.base).edits)[trick.notebook]
     else:
-        nb = untouched_release(course, [trick.notebook])[trick.notebook]
+        nb = untouched_release(course, ASSIGNMENT, [trick.notebook])[trick.notebook]
     if trick.code:
         cell = first_solution_cell(nb)
         cell.source += "\n\n# --- hostile ---\n" + trick.code
@@ -205,12 +206,12 @@ def hostile_submission(course: Path, trick: Trick) -> dict:
 
 def honest_twins(course: Path) -> dict[str, dict]:
     """{student: notebooks} of the bugs the tricks start from, without the tricks."""
-    return {f"twin-{t.base}": submission_with_edits(course, [t.notebook], bug_named(t.base).edits)
+    return {f"twin-{t.base}": submission_with_edits(course, ASSIGNMENT, [t.notebook], bug_named(t.base).edits)
             for t in TRICKS if t.base}
 
 
 def write_hostile(course: Path, trick: Trick, student: str) -> Path:
-    folder = Path(course) / "submitted" / student / ASSIGNMENT
+    folder = Course(course).submitted(student, ASSIGNMENT)
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in hostile_submission(course, trick).items():
         nbformat.write(nb, folder / f"{name}.ipynb")

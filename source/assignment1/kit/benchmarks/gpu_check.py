@@ -8,7 +8,7 @@ in order as the grader would (a cell's error is recorded, the rest still run), t
   judges them against the CPU reference (grading/assignment1/reference_probes/, computed by the grader);
 - runs the notebook again with `x.to(device)` deleted from train_one_epoch: on the CPU that bug is
   invisible (the strength report's two survivors), on a GPU the training cell must fail.
-Run: python3 benchmarks/gpu_check.py   (from the kit's folder; the device tool carries grading/)
+Run: python3 source/assignment1/kit/benchmarks/gpu_check.py   (from the course folder; needs grading/)
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-FOLDER = ROOT / "source" / "assignment1"
+ROOT = Path(__file__).resolve().parents[4]  # the course folder
+FOLDER = Path(__file__).resolve().parents[2]  # source/assignment1
 NOTEBOOK = "2_mlp_pytorch"
 
 
@@ -50,7 +50,7 @@ def run_cells(replace=None) -> tuple[dict, list]:
 def trusted_verdicts(namespace) -> dict:
     import numpy as np
 
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT))  # a bare GPU machine may have the checkout but not the kit installed
     from gradekit.trusted import ERROR_KEY, judge, load_arrays, load_checks
 
     module = load_checks(FOLDER / "probes" / f"{NOTEBOOK}.py")

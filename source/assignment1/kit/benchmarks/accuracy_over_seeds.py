@@ -2,7 +2,7 @@
 
 The hidden test `test_final_accuracy` requires the trained model to reach a threshold on the test set.
 A student may change SEED, so the reference must clear the threshold for every seed, with a margin.
-Run: .venv/bin/python benchmarks/accuracy_over_seeds.py [--seeds 10]
+Run: .venv/bin/python source/assignment1/kit/benchmarks/accuracy_over_seeds.py [--seeds 10]
 """
 from __future__ import annotations
 
@@ -10,20 +10,22 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import numpy as np  # noqa: E402
 
 from gradekit.reference import load_reference  # noqa: E402
+
+COURSE = Path(__file__).resolve().parents[4]  # the course folder: source/assignment1/kit/benchmarks/..
 
 NUMPY_THRESHOLD = 0.93  # keep in sync with test_final_accuracy in 1_mlp_numpy.ipynb
 TORCH_THRESHOLD = 0.93  # keep in sync with test_final_accuracy in 2_mlp_pytorch.ipynb
 
 
 def numpy_accuracies(seeds):
-    ref = load_reference("1_mlp_numpy")
+    ref = load_reference(COURSE, "assignment1", "1_mlp_numpy")
     X_tr, y_tr, X_va, y_va, X_te, y_te = ref["load_digits_split"](seed=0)
     X_tr, X_va, X_te = ref["standardize"](X_tr, X_va, X_te)
     rows = []
@@ -43,7 +45,7 @@ def torch_accuracies(seeds):
     import torch
 
     with contextlib.redirect_stdout(io.StringIO()):
-        ref = load_reference("2_mlp_pytorch")
+        ref = load_reference(COURSE, "assignment1", "2_mlp_pytorch")
     data = ref["load_digits_standardized"](seed=0)
     device = torch.device("cpu")
     rows = []

@@ -9,7 +9,7 @@ strength command grades them all, and grader_tests asserts that none loses a poi
 from __future__ import annotations
 
 from .bugs import NUMPY, TORCH
-from .submissions import Edit
+from gradekit.submissions import Edit
 
 ALTERNATIVES: dict[str, list[Edit]] = {
     "relu_maximum": [Edit(NUMPY, "relu_module", "return np.where(self.mask, x, 0.0)", "return np.maximum(x, 0.0)")],

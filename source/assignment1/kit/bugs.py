@@ -1,29 +1,15 @@
 """Catalogue of classic student mistakes, each a small named change to the reference solution.
 
-Each bug names the hidden/visible test cell(s) meant to catch it. grader_tests autogrades a submission
+Each bug (gradekit.submissions.Bug) names the hidden/visible test cell(s) meant to catch it. grader_tests autogrades a submission
 with each bug and checks that those cells lose points while the reference keeps full marks; the README's
 demo grades two of them as sample submissions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .submissions import Edit
+from gradekit.submissions import Bug, Edit
 
 NUMPY = "1_mlp_numpy"
 TORCH = "2_mlp_pytorch"
-
-
-@dataclass(frozen=True)
-class Bug:
-    name: str
-    why: str
-    edits: tuple[Edit, ...]
-    caught_by: tuple[str, ...]  # grade_ids of the test cells that must lose points
-
-    @property
-    def notebooks(self) -> set[str]:
-        return {e.notebook for e in self.edits}
 
 
 def _bug(name, why, notebook, cell, old, new, caught_by):
@@ -237,8 +223,8 @@ TORCH_BUGS = [
          ["test_fit"]),
 ]
 
-ALL_BUGS = NUMPY_BUGS + TORCH_BUGS
+BUGS = NUMPY_BUGS + TORCH_BUGS
 
 
 def bug_named(name: str) -> Bug:
-    return next(b for b in ALL_BUGS if b.name == name)
+    return next(b for b in BUGS if b.name == name)

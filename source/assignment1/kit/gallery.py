@@ -3,7 +3,7 @@
 A fair variant is a correct submission that differs from the reference in a way that must not cost
 points (a harmless warning, a deleted test cell that nbgrader re-inserts, another seed). A tampered
 variant edits the visible tests; nbgrader restores them, so it must still lose points. Correct solutions
-written differently (gradekit.alternatives, gradekit.variants) are graded by the strength command's
+written differently (kit/alternatives.py, gradekit.variants) are graded by the strength command's
 fairness run instead.
 """
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .bugs import ALL_BUGS, NUMPY, bug_named
-from .submissions import Edit, grade_id, submission_with_edits, untouched_release
+from . import ASSIGNMENT
+from .bugs import BUGS, NUMPY, bug_named
+from gradekit.submissions import Edit, grade_id, submission_with_edits, untouched_release
 
 
 @dataclass
@@ -34,31 +35,31 @@ def _empty_cell(nb, cell_id):
 
 def gallery_submissions(course: Path, notebooks: list[str]) -> dict[str, Submission]:
     subs = {
-        "reference": Submission("reference", submission_with_edits(course, notebooks)),
-        "blank": Submission("blank", untouched_release(course, notebooks)),
+        "reference": Submission("reference", submission_with_edits(course, ASSIGNMENT, notebooks)),
+        "blank": Submission("blank", untouched_release(course, ASSIGNMENT, notebooks)),
     }
-    for bug in ALL_BUGS:
+    for bug in BUGS:
         if bug.notebooks <= set(notebooks):
             # only the notebooks the bug touches, to keep the gallery fast
             touched = sorted(bug.notebooks)
-            subs[f"bug-{bug.name}"] = Submission("bug", submission_with_edits(course, touched, bug.edits),
+            subs[f"bug-{bug.name}"] = Submission("bug", submission_with_edits(course, ASSIGNMENT, touched, bug.edits),
                                                  {nb: set(bug.caught_by) for nb in touched})
 
     if NUMPY in notebooks:
         warn = Edit(NUMPY, "relu_module", "self.mask = x > 0",
                     'import warnings; warnings.warn("a harmless warning on stderr")\n        self.mask = x > 0')
-        subs["fair-harmless-warning"] = Submission("fair", submission_with_edits(course, notebooks, [warn]))
+        subs["fair-harmless-warning"] = Submission("fair", submission_with_edits(course, ASSIGNMENT, notebooks, [warn]))
 
-        deleted = submission_with_edits(course, notebooks)
+        deleted = submission_with_edits(course, ASSIGNMENT, notebooks)
         _delete_cell(deleted[NUMPY], "test_linear_forward")
         _delete_cell(deleted[NUMPY], "test_overfit_small")
         subs["fair-deleted-test-cells"] = Submission("fair", deleted)
 
         subs["fair-other-seed"] = Submission(
-            "fair", submission_with_edits(course, notebooks, [Edit(NUMPY, None, "SEED = 42", "SEED = 7")]))
+            "fair", submission_with_edits(course, ASSIGNMENT, notebooks, [Edit(NUMPY, None, "SEED = 42", "SEED = 7")]))
 
         bug = bug_named("bias_grad_mean")
-        tampered = submission_with_edits(course, notebooks, bug.edits)
+        tampered = submission_with_edits(course, ASSIGNMENT, notebooks, bug.edits)
         for cell_id in bug.caught_by:
             _empty_cell(tampered[NUMPY], cell_id)
         subs["tampered-emptied-tests"] = Submission("tampered", tampered, {NUMPY: set(bug.caught_by)})

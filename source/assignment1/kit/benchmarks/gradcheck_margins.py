@@ -3,7 +3,7 @@
 Every gradient check in 1_mlp_numpy.ipynb uses the threshold GRAD_TOL. This script runs the same kinds
 of checks on the reference solution with many random seeds and shapes and prints the worst error seen
 and its margin (GRAD_TOL / worst), so that a correct solution is never failed by rounding noise.
-Run: .venv/bin/python benchmarks/gradcheck_margins.py [--seeds 50]
+Run: .venv/bin/python source/assignment1/kit/benchmarks/gradcheck_margins.py [--seeds 50]
 """
 from __future__ import annotations
 
@@ -11,20 +11,22 @@ import argparse
 import os
 import sys
 from collections import defaultdict
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import numpy as np  # noqa: E402
 
 from gradekit.reference import load_reference  # noqa: E402
+
+COURSE = Path(__file__).resolve().parents[4]  # the course folder: source/assignment1/kit/benchmarks/..
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=50)
     args = parser.parse_args()
-    ref = load_reference("1_mlp_numpy")
+    ref = load_reference(COURSE, "assignment1", "1_mlp_numpy")
     num, num_arr, rel = ref["numerical_gradient"], ref["numerical_gradient_array"], ref["rel_error"]
     errors = defaultdict(list)
     skipped = 0
