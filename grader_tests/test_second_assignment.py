@@ -1,0 +1,103 @@
+"""The kit is not welded to assignment 1: a second, tiny assignment (grader_tests/second_assignment: one
+notebook, two graded cells, its own probes and kit) goes through the unchanged commands, run as a TA runs
+them: `gradekit generate`, `gradekit grade`, `gradekit strength`, `gradekit demo`, from the course folder."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gradekit.assignment_kit import load_kit
+from gradekit.course import nbgrader_env
+from gradekit.results import ResultStore
+from gradekit.submissions import submission_with_edits, untouched_release, write_submission
+
+from assignment1_kit import ROOT
+
+HERE = Path(__file__).parent / "second_assignment"
+ASSIGNMENT = "warmup"
+
+
+def gradekit(course: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = nbgrader_env()
+    env.pop("NBGRADER_DB_URL", None)
+    return subprocess.run([shutil.which("gradekit", path=env["PATH"]), *args], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    """A course holding only the warm-up: its source and the kit's nbgrader_config.py, nothing else."""
+    root = tmp_path_factory.mktemp("second")
+    shutil.copytree(HERE, root / "source" / ASSIGNMENT, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    out = gradekit(root, "generate")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return root
+
+
+def test_generate_releases_the_notebook_without_instructor_files(course):
+    released = {p.name for p in (course / "release" / ASSIGNMENT).rglob("*")}
+    assert released == {"warmup.ipynb"}, released
+    text = (course / "release" / ASSIGNMENT / "warmup.ipynb").read_text()
+    assert "HIDDEN" not in text and "np.sum(w * x)" not in text and "raise NotImplementedError" in text
+
+
+def test_grade_scores_correct_buggy_and_blank_work(course):
+    kit = load_kit(course, ASSIGNMENT)
+    notebooks = ["warmup"]
+    submissions = {"reference": submission_with_edits(course, ASSIGNMENT, notebooks),
+                   "blank": untouched_release(course, ASSIGNMENT, notebooks)}
+    for name, edits in kit.alternatives.ALTERNATIVES.items():
+        submissions[f"alt-{name}"] = submission_with_edits(course, ASSIGNMENT, notebooks, edits)
+    for bug in kit.bugs.BUGS:
+        submissions[f"bug-{bug.name}"] = submission_with_edits(course, ASSIGNMENT, notebooks, bug.edits)
+    for student, nbs in submissions.items():
+        write_submission(course, ASSIGNMENT, student, nbs)
+
+    out = gradekit(course, "grade", "--jobs", "2")  # the only assignment: no name needed
+    assert out.returncode == 0, out.stdout + out.stderr
+    with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    assert set(rows) == set(submissions)
+    for student in ["reference"] + [f"alt-{n}" for n in kit.alternatives.ALTERNATIVES]:
+        assert (rows[student]["status"], rows[student]["score"], rows[student]["flags"]) == ("graded", "3", ""), \
+            rows[student]
+    assert (rows["blank"]["status"], rows["blank"]["score"], rows["blank"]["max_score"]) == ("graded", "0", "3")
+    results = ResultStore(course, ASSIGNMENT).all()
+    for bug in kit.bugs.BUGS:
+        lost = {t.split(":")[1] for t, (score, top) in results[f"bug-{bug.name}"].tests.items() if score < top}
+        assert lost == set(bug.caught_by), (bug.name, lost)
+    for student, result in results.items():
+        assert set(result.judges) == {"warmup:test_weighted_mean", "warmup:test_weighted_variance"}, student
+        assert not result.disagreements, (student, result.judges)
+    feedback = (course / "feedback" / "bug-variance_unweighted" / ASSIGNMENT / "warmup.html").read_text()
+    assert "A hidden test failed" in feedback or "A test of this cell failed" in feedback
+    assert "np.average((x - np.average" not in feedback, "a hidden test leaked into feedback"
+
+
+def test_strength_measures_the_second_assignment(course):
+    out = gradekit(course, "strength", ASSIGNMENT, "--jobs", "2", "--sample", "6", "--strict")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "0 test/re-check disagreements" in out.stdout
+    report = json.loads((course / "grading" / ASSIGNMENT / "strength" / "strength.json").read_text())
+    assert report["summary"]["all"]["killed"] == 6
+    catalogued = {v["label"]: v["lost"] for v in report["variants"] if v["family"] == "catalogued"}
+    assert catalogued == {"numpy_average": [], "variance_from_moments": []}  # the kit's alternatives
+    assert any(v["family"].startswith("generated") for v in report["variants"])
+
+
+def test_demo_runs_on_any_course(course, tmp_path):
+    demo_course = tmp_path / "demo-course"
+    shutil.copytree(course / "source", demo_course / "source")
+    shutil.copy(course / "nbgrader_config.py", demo_course)
+    out = gradekit(demo_course, "demo")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    table = out.stdout[out.stdout.index("grade table"):]
+    assert "sample-reference" in table and "sample-variance-unweighted" in table and "3 / 3" in table
+    assert nbformat.read(demo_course / "demo" / "autograded" / "sample-reference" / ASSIGNMENT / "warmup.ipynb", 4)
