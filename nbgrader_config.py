@@ -9,7 +9,7 @@ c.CourseDirectory.course_id = "deep-learning-101"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.solution_directory = "solutions"
 # Files the notebooks write when an instructor runs them in source/ (metrics for the comparison), and
-# the instructor's list of equivalent mutants (python -m gradekit strength) and the trusted probes
+# the instructor's list of equivalent mutants (gradekit strength) and the trusted probes
 # (source/<assignment>/probes, see gradekit/trusted.py), are never copied into
 # release/, solutions/ or a student's autograded folder.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*_metrics.json",
@@ -78,14 +78,15 @@ from nbgrader.preprocessors import GetGrades  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
-# LMS exports (`python -m gradekit grade --zip FILE`, or `nbgrader zip_collect`): files named the way
+# LMS exports (`gradekit grade --zip FILE`, or `nbgrader zip_collect`): files named the way
 # Canvas names them, <login>_[late_]<user id>_<submission id>_<notebook file name>. Change the pattern
 # for another LMS; it must capture student_id and file_id (the notebook's file name).
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^_/]+)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+)$"
 
-# Limits per submission for the batch command (python -m gradekit grade); flags override them.
+# Settings of the batch command (gradekit grade; `gradekit config` lists them); its flags override them.
 c.BatchGrading.timeout = 600  # wall seconds for all notebooks of one submission (and its feedback)
 c.BatchGrading.memory_limit_mb = 4096  # resident memory of the grading process and its kernels together
+c.BatchGrading.jobs = 0  # submissions graded at once; 0: one per core
 
 # Tiny MLPs are fastest on one thread, and kernels graded side by side must not oversubscribe the cores.
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):

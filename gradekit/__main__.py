@@ -66,10 +66,15 @@ def main(argv=None) -> int:
     if args.command == "generate":
         return generate(course, [Course(course).pick(args.assignment)] if args.assignment else None)
     if args.command == "grade":
+        from traitlets import TraitError
+
         from .batch import grade
         from .settings import Limits
 
-        limits = Limits.from_config(course, timeout=args.timeout, memory_mb=args.memory_limit)
+        try:
+            limits = Limits.from_config(course, timeout=args.timeout, memory_mb=args.memory_limit)
+        except TraitError as err:
+            raise SystemExit(f"error: {course / 'nbgrader_config.py'}: {err}")
         grade(course, Course(course).pick(args.assignment), students=args.student, jobs=args.jobs,
               limits=limits, force=args.force, retry_failed=args.retry_failed, feedback=not args.no_feedback,
               scheduler=args.scheduler, zip_file=args.zip)

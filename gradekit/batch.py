@@ -1,4 +1,4 @@
-"""Batch autograding for TAs: parallel, observable, resumable, honest (`python -m gradekit grade`).
+"""Batch autograding for TAs: parallel, observable, resumable, honest (`gradekit grade`).
 
 Orchestration: which submissions to grade, grading them in supervised workers (gradekit.supervision),
 turning each worker's reply and the autograded notebooks' findings (gradekit.findings) into one Result

@@ -1,4 +1,4 @@
-"""CSV export with each submission's status beside its score (`python -m gradekit export`)."""
+"""CSV export with each submission's status beside its score (`gradekit export`)."""
 from __future__ import annotations
 
 import csv

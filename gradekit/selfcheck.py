@@ -1,4 +1,4 @@
-"""Student self-check with an honest exit code (`python -m gradekit check NOTEBOOK`).
+"""Student self-check with an honest exit code (`gradekit check NOTEBOOK`).
 
 nbgrader's `validate` prints VALIDATION FAILED but exits 0. This runs the notebook from the top in a
 fresh kernel (in a temporary copy of its folder, so the student's file is never modified), then prints

@@ -1,6 +1,6 @@
 """Settings of the batch command, read from the course's nbgrader_config.py like nbgrader's own.
 
-`c.BatchGrading.timeout = 900` in nbgrader_config.py; `python -m gradekit config` lists every setting
+`c.BatchGrading.timeout = 900` in nbgrader_config.py; `gradekit config` lists every setting
 with its help and default. Command-line flags override the file for one run.
 """
 from __future__ import annotations

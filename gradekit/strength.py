@@ -1,4 +1,4 @@
-"""Grader strength and fairness report (`python -m gradekit strength`): how many wrong solutions the
+"""Grader strength and fairness report (`gradekit strength`): how many wrong solutions the
 hidden tests catch, and how many correct ones they fail.
 
 Every mutant and every correct variant is graded exactly like a student submission (the batch command:

@@ -1,4 +1,4 @@
-"""The TA batch command (`python -m gradekit grade`): same grades as serial nbgrader, every status,
+"""The TA batch command (`gradekit grade`): same grades as serial nbgrader, every status,
 limits, honest export, SIGKILL-and-resume, the Dask path, zip input and the class report."""
 from __future__ import annotations
 
@@ -220,6 +220,20 @@ def test_an_assignment_missing_from_the_gradebook_stops_with_what_to_run(tmp_pat
     assert "has no assignment 'assignment1': run `gradekit generate assignment1`" in out.stderr
     assert not (course / "grading" / ASSIGNMENT / "results").exists() or not any(
         (course / "grading" / ASSIGNMENT / "results").iterdir()), "nothing was graded"
+
+
+def test_batch_settings_come_from_the_config_and_are_validated(tmp_path):
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text("c = get_config()\nc.BatchGrading.timeout = 90\n")
+    assert Limits.from_config(course) == Limits(timeout=90.0, memory_mb=4096)
+    assert Limits.from_config(course, memory_mb=100).memory_mb == 100
+    (course / "bad").mkdir()
+    (course / "bad" / "nbgrader_config.py").write_text("c = get_config()\nc.BatchGrading.memory_limit_mb = -1\n")
+    out = subprocess.run([sys.executable, "-m", "gradekit", "grade", "--course", str(course / "bad")],
+                         env=nbgrader_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "BatchGrading.memory_limit_mb must be positive" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_a_failure_reason_is_the_cause_not_nbgraders_footer():

@@ -1,4 +1,4 @@
-"""`python -m gradekit check`: the student's self-check exits non-zero when a visible test fails."""
+"""`gradekit check`: the student's self-check exits non-zero when a visible test fails."""
 from __future__ import annotations
 
 import shutil

@@ -8,7 +8,7 @@ import pytest
 
 from assignment1_kit import ASSIGNMENT, ROOT
 
-REGENERATE = "run `make generate` (python -m gradekit generate) and commit release/ and solutions/"
+REGENERATE = "run `make generate` (gradekit generate) and commit release/ and solutions/"
 
 
 def _files(folder: Path) -> dict[str, bytes]:

@@ -62,7 +62,7 @@ def trusted_verdicts(namespace) -> dict:
             student[grade_id] = {ERROR_KEY: np.array(f"{type(err).__name__}: {err}")}
     reference = sorted((ROOT / "grading" / "assignment1" / "reference_probes").glob(f"{NOTEBOOK}-*.npz"))
     if not reference:
-        return {"error": "no CPU reference results: run the grader once (python -m gradekit demo) first"}
+        return {"error": "no CPU reference results: run the grader once (gradekit demo) first"}
     reference = load_arrays(reference[-1])
     for grade_id in ("test_load_numpy_weights", "test_mlp_returns_logits"):  # float32 outputs
         worst = max(float(np.max(np.abs(student[grade_id][k] - v)) / max(1e-12, float(np.max(np.abs(v)))))
