@@ -203,7 +203,7 @@ def test_dask_cluster_and_zip_input(tmp_path):
         results = grade(course, ASSIGNMENT, scheduler=cluster.scheduler_address, zip_file=lms, feedback=False,
                         progress=False)
     assert (course / "submitted" / "jdoe" / ASSIGNMENT / f"{NUMPY}.ipynb").exists()
-    assert results["jdoe"].status == "graded" and results["jdoe"].score == 46
+    assert results["jdoe"].status == "graded" and results["jdoe"].score == 49
     assert results["asmith"].status == "graded" and results["asmith"].tests[f"{NUMPY}:test_linear_backward"][0] == 0
     assert Course(course).gradebook_url.startswith("sqlite:///")
 

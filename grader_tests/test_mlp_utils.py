@@ -108,3 +108,24 @@ def test_metrics_round_trip(tmp_path):
     assert mlp_utils.load_metrics(path) is None
     mlp_utils.save_metrics(path, history={"a": [np.float64(1.5)]}, acc=np.float32(0.5), n=np.int64(3))
     assert mlp_utils.load_metrics(path) == {"history": {"a": [1.5]}, "acc": 0.5, "n": 3}
+
+
+def test_confusion_matrix_counts_true_rows_and_predicted_columns():
+    counts = mlp_utils.confusion_matrix([0, 1, 1, 2, 2, 2], [0, 0, 1, 2, 2, 1], 4)
+    assert counts.tolist() == [[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 2, 0], [0, 0, 0, 0]]
+    assert counts.sum() == 6 and np.trace(counts) == 4
+
+
+def test_plot_diagnostics_shows_the_confusions_the_mistakes_and_the_first_layer():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rng = np.random.default_rng(0)
+    images, y = rng.uniform(size=(30, 64)), np.arange(30) % 10
+    pred = y.copy()
+    pred[:3] = (y[:3] + 1) % 10
+    fig = mlp_utils.plot_diagnostics(images, y, pred, rng.normal(size=(64, 5)), "t")
+    titles = [ax.get_title() for ax in fig.get_axes()]
+    assert "Confusion matrix: 3 of 30 wrong" in titles
+    assert {"0 → 1", "1 → 2", "2 → 3"} <= set(titles)
+    assert sum(len(ax.get_images()) for ax in fig.get_axes()) == 1 + 3 + 5  # matrix, mistakes, units

@@ -44,6 +44,6 @@ def test_the_readme_ta_steps_work_verbatim_on_a_fresh_clone(tmp_path):
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     # the model solution: every autograded point, the written answer left for a person
     assert rows["alice"]["status"] == "needs_manual", rows
-    assert rows["alice"]["score"] == "71" and rows["alice"]["manual_points_pending"] == "4", rows
+    assert rows["alice"]["score"] == "74" and rows["alice"]["manual_points_pending"] == "4", rows
     assert rows["alice"]["flags"] == "", rows
     assert "Traceback" not in out.stderr and "WARNING" not in out.stdout + out.stderr, out.stderr[-2000:]

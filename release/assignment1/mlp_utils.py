@@ -158,6 +158,56 @@ def plot_history(history: dict, title: str = ""):
     return fig
 
 
+def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
+    """counts[i, j]: how many samples of true class i were predicted as class j."""
+    counts = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(counts, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return counts
+
+
+def plot_diagnostics(images, y_true, y_pred, first_layer, title: str = "", image_shape=(8, 8), n_examples=8,
+                     n_units=16):
+    """What the trained network gets wrong and what its first layer looks for; returns the figure.
+
+    - images: the inputs, array of shape (N, H * W), e.g. the validation images
+    - y_true, y_pred: true and predicted labels, arrays of shape (N,)
+    - first_layer: the first linear layer's weights, array of shape (H * W, hidden): one column per unit
+    Shows the confusion matrix, up to `n_examples` misclassified images (true -> predicted) and the
+    weights of the first `n_units` hidden units as images (what each unit responds to).
+    """
+    import matplotlib.pyplot as plt
+
+    y_true, y_pred, first_layer = np.asarray(y_true), np.asarray(y_pred), np.asarray(first_layer)
+    n_classes = int(max(y_true.max(), y_pred.max())) + 1
+    counts = confusion_matrix(y_true, y_pred, n_classes)
+    wrong = np.flatnonzero(y_true != y_pred)
+    fig = plt.figure(figsize=(10, 4.5), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1, 1.3])
+    ax = left.subplots()
+    ax.imshow(counts, cmap="Blues")
+    for (i, j), count in np.ndenumerate(counts):
+        if count:
+            ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
+                    color="white" if count > counts.max() / 2 else "black")
+    ax.set(xlabel="predicted", ylabel="true", xticks=range(n_classes), yticks=range(n_classes),
+           title=f"Confusion matrix: {len(wrong)} of {len(y_true)} wrong")
+    top, bottom = right.subfigures(2, 1, height_ratios=[1, 2])
+    top.suptitle("misclassified (true → predicted)", fontsize=9)
+    for a, index in zip(np.atleast_1d(top.subplots(1, n_examples)), list(wrong[:n_examples]) + [None] * n_examples):
+        a.axis("off")
+        if index is not None:
+            a.imshow(np.asarray(images)[index].reshape(image_shape), cmap="gray_r")
+            a.set_title(f"{y_true[index]} → {y_pred[index]}", fontsize=8)
+    bottom.suptitle("first-layer weights of the first hidden units", fontsize=9)
+    for k, a in enumerate(np.ravel(bottom.subplots(2, max(1, n_units // 2)))):
+        a.axis("off")
+        if k < first_layer.shape[1]:
+            a.imshow(first_layer[:, k].reshape(image_shape), cmap="RdBu")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def count_code_lines(*objects) -> int:
     """Lines of code in functions and classes, without docstrings, comments and blank lines.
 

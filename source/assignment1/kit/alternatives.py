@@ -26,6 +26,17 @@ ALTERNATIVES: dict[str, list[Edit]] = {
         "return s * (dout - np.sum(dout * s, axis=1, keepdims=True))",
         "jac = np.einsum('ij,jk->ijk', s, np.eye(s.shape[1])) - np.einsum('ij,ik->ijk', s, s)\n"
         "        return np.einsum('ijk,ik->ij', jac, dout)")],
+    "fused_logsumexp_and_one_hot_matrix": [Edit(
+        NUMPY, "softmax_cross_entropy",
+        "n = logits.shape[0]\n    shifted = logits - logits.max(axis=1, keepdims=True)\n"
+        "    log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))\n    log_probs = shifted - log_norm\n"
+        "    loss = float(-np.mean(log_probs[np.arange(n), y]))\n    dlogits = np.exp(log_probs)\n"
+        "    dlogits[np.arange(n), y] -= 1.0\n    return loss, dlogits / n",
+        "n, c = logits.shape\n    m = np.max(logits, axis=1)\n"
+        "    lse = m + np.log(np.sum(np.exp(logits - m[:, None]), axis=1))\n"
+        "    loss = np.mean(lse - logits[np.arange(n), y])\n"
+        "    probs = np.exp(logits - lse[:, None])\n"
+        "    return loss, (probs - np.eye(c)[y]) / n")],
     "cross_entropy_clip_and_onehot": [
         Edit(NUMPY, "cross_entropy_module", "picked = np.maximum(x[np.arange(n), y], self.eps)\n"
              "        return float(-np.mean(np.log(picked)))",

@@ -314,6 +314,16 @@ def _(got, ref):
     return None
 
 
+@probe("test_softmax_cross_entropy")
+def _(ns):
+    rng = np.random.default_rng(1101)
+    z, y = rng.normal(scale=2.0, size=(7, 5)), rng.integers(0, 5, size=7)
+    big, y_big = np.array([[900.0, -900.0, 0.0], [5.0, 2000.0, 1990.0]]), np.array([1, 2])
+    loss, dz = ns["softmax_cross_entropy"](z, y)
+    loss_big, dz_big = ns["softmax_cross_entropy"](big, y_big)
+    return {"loss": loss, "dz": dz, "loss_big": loss_big, "dz_big": dz_big, "z_after": z, "big_after": big}
+
+
 @probe("test_mlp_structure")
 def _(ns):
     out = {}
