@@ -6,6 +6,7 @@ readable by student code (see the README, "What the defences do not cover").
 """
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -57,8 +58,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         if not self.enabled:
             return cmd
         cwd = (self._launch_args or {}).get("cwd") or "."
-        wrapper = [sys.executable, sandbox.__file__, f"--memory-mb={self.memory_mb}", f"--file-mb={self.file_mb}",
-                   f"--open-files={self.open_files}", f"--processes={self.processes}"]
+        # the worker's pid: a kernel started while its worker is being killed exits instead of living on
+        wrapper = [sys.executable, sandbox.__file__, f"--parent-pid={os.getpid()}", f"--memory-mb={self.memory_mb}",
+                   f"--file-mb={self.file_mb}", f"--open-files={self.open_files}", f"--processes={self.processes}"]
         if self._sandboxed():
             matplotlib_cache = Path.home() / ".cache" / "matplotlib"  # read-only; seeds the kernel's own
             wrapper += [f"--writable={cwd}", f"--writable={self._ipc_dir}", f"--keep={sys.prefix}",

@@ -42,6 +42,7 @@ def parse(argv):
     parser.add_argument("--file-mb", type=int, default=0)
     parser.add_argument("--open-files", type=int, default=0)
     parser.add_argument("--processes", type=int, default=0)
+    parser.add_argument("--parent-pid", type=int, default=0, help="the process starting the kernel")
     parser.add_argument("--no-namespaces", action="store_true")
     parser.add_argument(INNER, action="store_true")
     parser.add_argument("command", nargs=argparse.REMAINDER)
@@ -160,17 +161,18 @@ def limit(args) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent_pid: int = 0) -> None:
     """Linux: get SIGKILL when the parent process dies, so a killed grader leaves nothing running.
 
     Kept across exec (of unshare, setpriv and the kernel); unshare --kill-child passes it on to the
-    namespace's processes."""
-    parent = os.getppid()
+    namespace's processes. `parent_pid` is the process that started this one: when it died before the
+    request took effect (this process was already adopted by init), exit now instead of running orphaned."""
+    parent = parent_pid or os.getppid()
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
-    if os.getppid() != parent:  # the parent died before the request took effect
+    if os.getppid() != parent:
         os._exit(1)
 
 
@@ -178,7 +180,7 @@ def main(argv=None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     cwd = os.getcwd()
     if not args.inner:
-        die_with_parent()
+        die_with_parent(args.parent_pid)
     if not args.inner and not args.no_namespaces:
         # Re-run this script inside new namespaces; unshare forwards the kernel's signals and exit code.
         os.execvp("unshare", namespace_prefix() + [sys.executable, os.path.abspath(__file__), INNER]

@@ -102,7 +102,7 @@ class SupervisedWorker:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "a") as log:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "gradekit.worker", str(self.course), self.assignment],
+                [sys.executable, "-m", "gradekit.worker", str(self.course), self.assignment, str(os.getpid())],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
                 text=True, cwd=self.course, env=env, start_new_session=True)
         self.lines = queue.Queue()

@@ -1,4 +1,4 @@
-"""A long-lived grading process: `python -m gradekit.worker COURSE ASSIGNMENT`.
+"""A long-lived grading process: `python -m gradekit.worker COURSE ASSIGNMENT SUPERVISOR_PID`.
 
 Reads one GradingRequest per line on stdin, runs nbgrader's own autograde (and generate_feedback) for
 that student in-process through nbgrader's API, and writes one WorkerReply per line (both JSON, see
@@ -42,8 +42,8 @@ def handle(api, assignment: str, request: GradingRequest) -> WorkerReply:
 
 
 def main(argv=None) -> int:
-    course, assignment = (argv or sys.argv[1:])[:2]
-    die_with_parent()
+    course, assignment, supervisor = (argv or sys.argv[1:])[:3]
+    die_with_parent(int(supervisor))
     # Keep stdout for the protocol: anything else printed (logs, library chatter) goes to stderr.
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

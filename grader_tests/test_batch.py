@@ -190,6 +190,19 @@ def survivors(course, deadline: float) -> list[str]:
         time.sleep(0.5)
 
 
+def test_a_kernel_whose_grader_is_already_gone_does_not_start():
+    """The race the SIGKILL test can hit: a kernel launched just as its worker is killed must not run on,
+    adopted by init. The sandbox exits when its parent is not the process that launched it."""
+    from gradekit import sandbox
+
+    cmd = [sys.executable, sandbox.__file__, "--no-namespaces", "--", sys.executable, "-c", "print('ran')"]
+    orphan = subprocess.run(cmd[:2] + ["--parent-pid=1"] + cmd[2:], capture_output=True, text=True, timeout=60)
+    assert orphan.returncode == 1 and "ran" not in orphan.stdout
+    child = subprocess.run(cmd[:2] + [f"--parent-pid={os.getpid()}"] + cmd[2:], capture_output=True, text=True,
+                           timeout=60)
+    assert child.returncode == 0 and "ran" in child.stdout, child.stderr
+
+
 def test_dask_cluster_and_zip_input(tmp_path):
     from dask.distributed import LocalCluster
 
