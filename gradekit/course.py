@@ -12,12 +12,15 @@ import nbformat
 
 from .layout import CONFIG_FILE, Course
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 def nbgrader_env() -> dict:
     """Environment for nbgrader subprocesses: this environment's commands, one BLAS thread per kernel."""
     env = dict(os.environ)
     # nbgrader runs `alembic` as a command: the environment's scripts must be on PATH.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    for var in THREAD_VARIABLES:
         env.setdefault(var, "1")
     env.setdefault("MPLBACKEND", "Agg")
     return env

@@ -19,11 +19,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from .course import nbgrader_env
+from .course import THREAD_VARIABLES, nbgrader_env
 from .layout import Course
 from .settings import Limits
-
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 @dataclass
