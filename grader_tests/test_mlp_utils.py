@@ -13,9 +13,9 @@ import mlp_utils  # noqa: E402
 
 
 def test_digits_split_is_stratified_deterministic_and_disjoint():
-    a = mlp_utils.load_digits_split(seed=0)
-    b = mlp_utils.load_digits_split(seed=0)
-    c = mlp_utils.load_digits_split(seed=1)
+    a = mlp_utils.load_split(seed=0)
+    b = mlp_utils.load_split(seed=0)
+    c = mlp_utils.load_split(seed=1)
     X_tr, y_tr, X_va, y_va, X_te, y_te = a
     assert all(np.array_equal(u, v) for u, v in zip(a, b)), "same seed, same split"
     assert not np.array_equal(a[0], c[0]), "another seed, another split"
@@ -32,12 +32,12 @@ def test_loader_reads_a_local_npz(tmp_path):
     X = rng.normal(size=(200, 3, 4))
     y = np.repeat(np.arange(4), 50)
     np.savez(tmp_path / "tiny.npz", X=X, y=y)
-    X_tr, y_tr, X_va, y_va, X_te, y_te = mlp_utils.load_digits_split(seed=0, path=tmp_path / "tiny.npz")
+    X_tr, y_tr, X_va, y_va, X_te, y_te = mlp_utils.load_split(seed=0, path=tmp_path / "tiny.npz")
     assert X_tr.shape == (120, 12) and X_va.shape == (40, 12) and X_te.shape == (40, 12)
 
 
 def test_standardized_loader_uses_training_statistics_only():
-    X_tr, _, X_va, _, _, _ = mlp_utils.load_digits_standardized(seed=0)
+    X_tr, _, X_va, _, _, _ = mlp_utils.load_standardized(seed=0)
     assert np.allclose(X_tr.mean(0), 0, atol=1e-9)
     assert not np.allclose(X_va.mean(0), 0, atol=1e-3)
 

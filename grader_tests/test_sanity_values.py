@@ -40,7 +40,7 @@ def assert_within(name, values, low, high):
 @pytest.fixture(scope="module")
 def numpy_runs():
     ref = load_reference(ROOT, ASSIGNMENT, "1_mlp_numpy")
-    X_tr, y_tr, X_va, y_va, _, _ = ref["load_digits_split"](seed=0)
+    X_tr, y_tr, X_va, y_va, _, _ = ref["load_split"](seed=0)
     X_tr, X_va, _ = ref["standardize"](X_tr, X_va, X_va)
     runs = {"initial_loss": [], "val_acc": []}
     for seed in SEEDS:
@@ -58,7 +58,7 @@ def torch_runs():
 
     torch.set_num_threads(1)
     ref = load_reference(ROOT, ASSIGNMENT, "2_mlp_pytorch")
-    X_tr, y_tr, X_va, y_va, X_te, y_te = ref["load_digits_standardized"](seed=0)
+    X_tr, y_tr, X_va, y_va, X_te, y_te = ref["load_standardized"](seed=0)
     runs = {"initial_loss": [], "test_acc": []}
     for seed in SEEDS:
         loaders = ref["make_loaders"](X_tr, y_tr, X_va, y_va, X_te, y_te, batch_size=32, seed=seed)
