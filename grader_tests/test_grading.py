@@ -36,14 +36,18 @@ def _cell_text(course, student, notebook, cell_id):
     return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
 
 
-def test_comparison_reads_the_numpy_metrics_measured_in_the_same_run(gallery, course):
+def test_comparison_reads_the_numpy_runs_measured_in_the_same_run(gallery, course):
     text = _cell_text(course, "reference", "2_mlp_pytorch", "comparison")
-    for label in ("wall time per epoch (ms)", "test accuracy (%)", "lines of model + training code"):
-        row = next(line for line in text.splitlines() if line.startswith(label))
-        numpy_value, torch_value = (float(v) for v in row[len(label):].split())
-        assert numpy_value > 0 and torch_value > 0, row
+    rows = {line[:14].strip(): line[14:].split() for line in text.splitlines()
+            if line.startswith(("NumPy SGD", "PyTorch SGD", "PyTorch Adam")) and "±" in line}
+    assert set(rows) == {"NumPy SGD", "PyTorch SGD", "PyTorch Adam"}, text
+    for name, (mean, _, std, *times, lines) in rows.items():
+        assert 90 < float(mean) <= 100 and float(std) > 0 and int(lines) > 0, (name, rows[name])
+        assert all(float(t) > 0 for t in times), (name, times)
     metrics = json.loads((course / "autograded" / "reference" / ASSIGNMENT / "numpy_metrics.json").read_text())
-    assert f"{metrics['test_accuracy'] * 100:12.1f}" in text, "the NumPy column must be part 1's measured accuracy"
+    accs = [r["test_acc"] for r in metrics["runs"]]
+    assert f"{100 * sum(accs) / len(accs):.2f}" == rows["NumPy SGD"][0], "the NumPy row must be part 1's runs"
+    assert "training-loss curves" in text and "they match" in text, text
 
 
 def test_comparison_explains_a_missing_numpy_run(gallery, course):

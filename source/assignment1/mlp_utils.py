@@ -227,13 +227,14 @@ def plot_history(runs, title: str = ""):
         runs = {"": runs}
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.5))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for (label, history), color in zip(runs.items(), colors * 3):
+    for k, ((label, history), color) in enumerate(zip(runs.items(), colors * 3)):
+        width = 4 if k == 0 and len(runs) > 1 else 1.5  # a run that another one matches stays visible under it
         for ax, metric in ((ax_loss, "loss"), (ax_acc, "acc")):
             for split, style in (("train", "-"), ("val", "--")):
                 values = history.get(f"{split}_{metric}")
                 if values is not None and len(values):
                     name = "training" if split == "train" else "validation"
-                    ax.plot(np.arange(1, len(values) + 1), values, style, color=color,
+                    ax.plot(np.arange(1, len(values) + 1), values, style, color=color, linewidth=width,
                             label=f"{label} {name}".strip(), marker="o" if len(values) <= 30 else None, markersize=3)
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy loss", title="Loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="Accuracy")

@@ -1,0 +1,114 @@
+"""The controlled comparison (source/assignment1/comparison.py) on the reference solutions: the SGD arms of
+both implementations match within the stated tolerance, the tolerance still sees a small real difference,
+and the timings and the size sweep measure what they say."""
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+
+import numpy as np
+import pytest
+
+from gradekit.reference import load_reference
+
+from assignment1_kit import ASSIGNMENT, ROOT
+
+sys.path.insert(0, str(ROOT / "source" / ASSIGNMENT))
+import comparison as C  # noqa: E402
+
+SEEDS = (0, 1, 2)
+EPOCHS = 4
+
+
+@pytest.fixture(scope="module")
+def setup():
+    import torch
+
+    part1 = load_reference(ROOT, ASSIGNMENT, "1_mlp_numpy")
+    with contextlib.redirect_stdout(io.StringIO()):
+        part2 = load_reference(ROOT, ASSIGNMENT, "2_mlp_pytorch")
+    X_tr, y_tr, X_va, y_va, X_te, y_te = part1["load_split"](seed=0)
+    data = (*part1["standardize"](X_tr, X_va, X_te),)
+    data = (data[0], y_tr, data[1], y_va, data[2], y_te)
+
+    def numpy_arm(sizes=(64, 128, 10), dtype=np.float64):
+        model = part1["MLP"](sizes[0], list(sizes[1:-1]), sizes[-1], np.random.default_rng(0))
+        return C.NumpyArm(model, part1["softmax_cross_entropy"], part1["sgd_step"], dtype=dtype)
+
+    def torch_arm(make_optimizer, sizes=(64, 128, 10), dtype=torch.float64):
+        model = part2["MLP"](sizes[0], list(sizes[1:-1]), sizes[-1])
+        return C.TorchArm(model, make_optimizer, part2["load_numpy_weights"], "", "cpu", dtype)
+
+    return data, numpy_arm, torch_arm
+
+
+def runs(make_arm, data):
+    return C.run_seeds(make_arm, data, [64, 128, 10], seeds=SEEDS, epochs=EPOCHS)
+
+
+def test_sgd_arms_of_both_implementations_match(setup):
+    import torch
+
+    data, numpy_arm, torch_arm = setup
+    numpy_runs = runs(numpy_arm, data)
+    torch_runs = runs(lambda: torch_arm(lambda p: torch.optim.SGD(p, lr=C.SGD_LR)), data)
+    gap = C.curve_difference(numpy_runs, torch_runs)
+    print(f"largest relative difference of the SGD loss curves: {gap:.1e} (tolerance {C.CURVE_TOLERANCE:.0e})")
+    assert gap < C.CURVE_TOLERANCE / 1000, "the reference arms must match with a wide margin"
+    assert C.curve_difference(numpy_runs, torch_runs, "val_acc") == 0.0
+    # every seed starts from other weights: the runs are not copies of one another
+    assert len({r["history"]["train_loss"][0] for r in numpy_runs}) == len(SEEDS)
+    # the tolerance still sees a small change of the maths: weight decay of 1e-4 in the update
+    decayed = runs(lambda: torch_arm(lambda p: torch.optim.SGD(p, lr=C.SGD_LR, weight_decay=1e-4)), data)
+    assert C.curve_difference(numpy_runs, decayed) > 10 * C.CURVE_TOLERANCE
+
+
+def test_histories_timings_and_summary(setup):
+    data, numpy_arm, _ = setup
+    numpy_runs = runs(numpy_arm, data)
+    for run in numpy_runs:
+        assert all(len(v) == EPOCHS for v in run["history"].values())
+        assert all(len(v) == EPOCHS and min(v) > 0 for v in run["seconds"].values())
+        assert run["history"]["train_loss"][-1] < run["history"]["train_loss"][0]
+    summary = C.summarize(numpy_runs)
+    assert summary["n_runs"] == len(SEEDS) and 0.85 < summary["test_acc_mean"] <= 1
+    pooled = np.concatenate([r["seconds"]["step"][1:] for r in numpy_runs])  # warm-up epochs left out
+    assert summary["seconds_per_epoch"]["step"] == pytest.approx(np.median(pooled))
+    total = summary["seconds_per_epoch"]["total"]
+    assert total == pytest.approx(sum(summary["seconds_per_epoch"][p] for p in C.PHASES))
+
+
+def test_summary_leaves_out_the_warm_up_epoch():
+    fake = [{"test_acc": a, "seconds": {p: [5.0, 1.0, 1.0, 3.0] for p in C.PHASES}} for a in (0.9, 0.8)]
+    summary = C.summarize(fake)
+    assert summary["seconds_per_epoch"]["data"] == 1.0
+    assert summary["test_acc_mean"] == pytest.approx(0.85)
+    assert summary["test_acc_std"] == pytest.approx(np.std([0.9, 0.8], ddof=1))
+
+
+def test_same_seed_same_weights_and_batches():
+    a, b = C.initial_parameters([5, 4, 3], 7), C.initial_parameters([5, 4, 3], 7)
+    assert all(np.array_equal(x, y) for (x, _), (y, _) in zip(a, b))
+    assert not np.array_equal(a[0][0], C.initial_parameters([5, 4, 3], 8)[0][0])
+    orders = C.batch_orders(10, 4, 2, seed=1)
+    assert [len(batch) for batch in orders[0]] == [4, 4, 2]
+    assert sorted(np.concatenate(orders[1])) == list(range(10))
+    assert not np.array_equal(np.concatenate(orders[0]), np.concatenate(orders[1]))
+
+
+def test_sweep_times_every_size_and_finds_crossovers(setup):
+    import torch
+
+    _, numpy_arm, torch_arm = setup
+    rows = C.sweep(lambda sizes: numpy_arm(sizes, np.float32), "NumPy", widths=(16, 64), batch_sizes=(8, 64),
+                   n_samples=256, repeats=2)
+    rows += C.sweep(lambda sizes: torch_arm(lambda p: torch.optim.SGD(p, lr=0.1), sizes, torch.float32),
+                    "PyTorch CPU", widths=(16, 64), batch_sizes=(8, 64), n_samples=256, repeats=2)
+    assert {(r["backend"], r["width"], r["batch_size"]) for r in rows} == {
+        (b, w, s) for b in ("NumPy", "PyTorch CPU") for w in (16, 64) for s in (8, 64)}
+    assert all(r["seconds_per_epoch"] > 0 for r in rows)
+    synthetic = [{"backend": b, "width": w, "batch_size": 1, "seconds_per_epoch": t}
+                 for b, w, t in (("gpu", 1, 5), ("gpu", 2, 5), ("gpu", 4, 5), ("cpu", 1, 1), ("cpu", 2, 6), ("cpu", 4, 20))]
+    assert C.crossovers(synthetic, "gpu", "cpu") == {1: 2}
+    assert C.crossovers(synthetic, "cpu", "gpu") == {1: 1}
