@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test generate benchmarks clean browser-deps
+.PHONY: demo test generate benchmarks clean system-deps
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,14 +15,18 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/gradekit demo
 
-test: $(VENV)/.installed browser-deps
+test: $(VENV)/.installed system-deps
 	$(PY) -m pytest grader_tests
 
-# Browser tests drive Debian's Chromium. CI (CI=true, root) installs it; elsewhere they skip with a line
-# saying how to enable them.
-browser-deps:
-	@if [ "$$CI" = "true" ] && ! command -v chromium >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+# Browser tests drive Debian's Chromium; the gradebook tests start Debian's PostgreSQL server on a local
+# port. CI (CI=true, root) installs what is missing; elsewhere those tests skip with a line saying what to
+# install.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ] && [ "$$CI" = "true" ] && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 generate: $(VENV)/.installed
 	$(VENV)/bin/gradekit generate
