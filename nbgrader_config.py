@@ -15,9 +15,12 @@ c.CourseDirectory.solution_directory = "solutions"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*_metrics.json",
                             "strength_equivalents.json", "fairness.json", "probes", "kit"]
 # Embedded default: an SQLite gradebook in the course folder. To use a database server instead, set
-# NBGRADER_DB_URL, e.g. postgresql://user:password@host/gradebook (see README).
-c.CourseDirectory.db_url = os.environ.get(
-    "NBGRADER_DB_URL", "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"))
+# NBGRADER_DB_URL, e.g. postgresql://user:password@host/gradebook (see README), or write that URL into a
+# file `gradebook_url` beside this one, readable by the graders only (the hub deployment does).
+_url_file = os.path.join(c.CourseDirectory.root, "gradebook_url")
+c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL") or (
+    open(_url_file).read().strip() if os.path.exists(_url_file)
+    else "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db"))
 
 
 # A whole notebook runs in about 5 s here; the slowest cell (training) takes under 2 s. 120 s per cell

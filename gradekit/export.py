@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
+from .atomic import write_atomically
 from .layout import Course
 from .results import ResultStore, Status, apply_scores, read_grades
 
@@ -42,11 +44,10 @@ def export_rows(course: Path, assignment: str) -> list[dict]:
 def write_export(course: Path, assignment: str) -> Path:
     path = Course(course).grading(assignment) / "grades.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.tmp")
-    with open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        for row in export_rows(course, assignment):
-            writer.writerow({k: row.get(k, "") for k in COLUMNS})
-    tmp.replace(path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=COLUMNS)
+    writer.writeheader()
+    for row in export_rows(course, assignment):
+        writer.writerow({k: row.get(k, "") for k in COLUMNS})
+    write_atomically(path, text.getvalue())
     return path

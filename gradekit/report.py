@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import html
+import io
 from pathlib import Path
 
+from .atomic import write_atomically
 from .layout import Course
 from .results import ResultStore, Status
 
@@ -22,6 +24,13 @@ def pass_rates(results) -> list[tuple[str, float, int]]:
     return sorted(((t, p / n, n) for t, (p, n) in totals.items()), key=lambda x: (x[1], x[0]))
 
 
+def _save(fig, path: Path) -> None:
+    """A figure as PNG, replacing the file in one step (another TA's report may be written at the same time)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    write_atomically(path, buffer.getvalue())
+
+
 def _figures(results, folder: Path) -> list[tuple[str, str]]:
     import matplotlib
 
@@ -37,7 +46,7 @@ def _figures(results, folder: Path) -> list[tuple[str, str]]:
         ax.set(xlabel="% of graded submissions with full marks", xlim=(0, 100), title="Pass rate per test")
         ax.tick_params(axis="y", labelsize=7)
         fig.tight_layout()
-        fig.savefig(folder / "pass_rates.png", dpi=110)
+        _save(fig, folder / "pass_rates.png")
         plt.close(fig)
         figures.append(("pass_rates.png", "Pass rate per test (most failed first)"))
     scored = [100 * r.score / r.max_score for r in results if r.score is not None and r.max_score]
@@ -47,7 +56,7 @@ def _figures(results, folder: Path) -> list[tuple[str, str]]:
         ax.set(xlabel="score (% of points, written answers not yet graded count 0)", ylabel="submissions",
                title="Score distribution")
         fig.tight_layout()
-        fig.savefig(folder / "scores.png", dpi=110)
+        _save(fig, folder / "scores.png")
         plt.close(fig)
         figures.append(("scores.png", "Score distribution"))
     if results:
@@ -60,7 +69,7 @@ def _figures(results, folder: Path) -> list[tuple[str, str]]:
         ax.set(xlabel="seconds per submission", ylabel="submissions", title="Grading time")
         ax.legend()
         fig.tight_layout()
-        fig.savefig(folder / "grading_time.png", dpi=110)
+        _save(fig, folder / "grading_time.png")
         plt.close(fig)
         figures.append(("grading_time.png", "Grading time per submission"))
     return figures
@@ -98,5 +107,5 @@ td,th{{border:1px solid #ccc;padding:.2em .6em}}img{{max-width:100%}}</style></h
 </body></html>
 """
     path = folder / "report.html"
-    path.write_text(page)
+    write_atomically(path, page)
     return path

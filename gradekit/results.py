@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 
+from .atomic import write_atomically
 from .layout import Course
 
 
@@ -130,9 +130,7 @@ class ResultStore:
             return None
 
     def save(self, result: Result) -> None:
-        tmp = self.path(result.student).with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({**asdict(result), "status": result.status.value}, indent=1))
-        os.replace(tmp, self.path(result.student))
+        write_atomically(self.path(result.student), json.dumps({**asdict(result), "status": result.status.value}, indent=1))
 
     def delete(self, student: str) -> None:
         self.path(student).unlink(missing_ok=True)

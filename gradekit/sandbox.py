@@ -104,7 +104,7 @@ def cover(folder: str, keep: list[str], writable: bool) -> None:
                 open(path, "a").close()
             bind_from_fd(fd, path)
         if not writable:
-            mount("-o", "remount,ro", folder)
+            mount("-o", "remount,bind,ro", folder)  # per mount: a user namespace may not remount the tmpfs itself
     finally:
         for fd in fds.values():
             os.close(fd)

@@ -1,6 +1,7 @@
 """Fixtures: a throwaway copy of the course, generated and autograded with the real nbgrader."""
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from gradekit.submissions import write_submission
 from gradekit.trusted import reference_arrays
 
 from assignment1_kit import ASSIGNMENT, NOTEBOOKS, ROOT, gallery_submissions
+
+sys.path.insert(0, str(ROOT / "deploy"))  # the course deployment's helpers (PostgreSQL, the hub)
 
 GRADING_JOBS = 2  # this machine (and CI) has 2 cores; each kernel runs on 1 thread
 

@@ -17,7 +17,7 @@ from gradekit.course import nbgrader_env, sandbox_course
 from gradekit.layout import Course
 from gradekit.submissions import submission_with_edits, untouched_release, write_submission
 
-import postgres_server
+import postgres_server  # deploy/, put on sys.path by conftest
 from assignment1_kit import ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named
 
 MISSING = postgres_server.missing()

@@ -1,0 +1,256 @@
+"""The semester on a real JupyterHub (deploy/hub): local accounts, nbgrader's exchange, a PostgreSQL
+gradebook, each actor through the hub as themselves with their own token.
+
+The instructor generates and releases assignment1 in formgrader; three students fetch it in the
+Assignment List, one fills in the solution, one a classic bug, one nothing, and each submits; the TA
+collects in formgrader, grades the batch with the kit as the unprivileged `ta` account (sandbox on),
+grades the written answer in formgrader, generates and releases feedback; each student fetches their own
+feedback. Students cannot reach another student's server, formgrader, the course folder, the gradebook's
+address, the exchange's inbox or this checkout's instructor files.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from gradekit.course import nbgrader_env
+from gradekit.submissions import apply_edit, grade_id, is_solution_cell, without_markers
+
+from assignment1_kit import ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named
+
+HUB_DIR = ROOT / "deploy" / "hub"
+PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
+# this environment's Python by a path the accounts may traverse (not through grader_tests/, closed to them)
+PYTHON = os.path.normpath(os.path.abspath(sys.executable))
+
+
+def _missing() -> str | None:
+    import postgres_server
+
+    if os.geteuid() != 0:
+        return "root, to create the course's accounts"
+    if not PROXY.exists():
+        return "configurable-http-proxy (npm ci --prefix deploy/hub)"
+    return postgres_server.missing()
+
+
+MISSING = _missing()
+pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"hub tests need {MISSING}; `make test` installs it in CI")
+
+
+class Actor:
+    """One person, talking to the hub and their own server with their own API token."""
+
+    def __init__(self, hub, name: str, token: str):
+        import requests
+
+        self.hub, self.name, self.session = hub, name, requests.Session()
+        self.session.headers["Authorization"] = f"token {token}"
+
+    def server(self, path: str, method: str = "GET", user: str | None = None, **kwargs):
+        url = f"{self.hub.url}/user/{user or self.name}/{path.lstrip('/')}"
+        return self.session.request(method, url, timeout=600, **kwargs)
+
+    def ok(self, path: str, method: str = "GET", step: str = "", **kwargs):
+        response = self.server(path, method, **kwargs)
+        assert response.status_code < 400, f"{self.name}, {step or path}: HTTP {response.status_code} {response.text[:500]}"
+        return response.json() if response.text.strip().startswith(("{", "[")) else response.text
+
+    def put_notebook(self, path: str, nb) -> None:
+        self.ok(f"api/contents/{path}", "PUT", step=f"save {path}",
+                data=json.dumps({"type": "notebook", "format": "json", "content": json.loads(nbformat.writes(nb))}))
+
+    def get_notebook(self, path: str):
+        return nbformat.from_dict(self.ok(f"api/contents/{path}", step=f"open {path}")["content"])
+
+    def as_user(self, *cmd: str, cwd=None) -> subprocess.CompletedProcess:
+        env = {**nbgrader_env(), "HOME": str(self.hub.deployment.home(self.name)),
+               "PATH": f"{os.path.dirname(PYTHON)}:/usr/local/bin:/usr/bin:/bin",
+               "JUPYTER_CONFIG_PATH": self.hub.deployment.config_path(self.name)}
+        # graders share the course folder through their group: files they write stay group-writable
+        cmd = ["sh", "-c", 'umask 0007 && exec "$@"', "sh", *cmd]
+        return subprocess.run([shutil.which("runuser"), "-u", self.name, "--", *cmd], capture_output=True, text=True, env=env,
+                              cwd=cwd or self.hub.deployment.home(self.name), timeout=1200)
+
+
+class Hub:
+    def __init__(self, deployment, token):
+        import requests
+
+        self.deployment, self.url = deployment, deployment.url
+        self.log = deployment.root / "state" / "hub.log"
+        self.api = requests.Session()
+        self.api.headers["Authorization"] = f"token {token}"
+
+    def actor(self, name: str) -> Actor:
+        reply = self.api.post(f"{self.url}/hub/api/users/{name}/tokens", json={
+            "note": "semester test", "scopes": [f"access:servers!user={name}", f"read:users!user={name}"]})
+        assert reply.status_code in (200, 201), reply.text
+        started = self.api.post(f"{self.url}/hub/api/users/{name}/server")
+        assert started.status_code in (201, 202, 400), f"{name}: server did not start: {self.log_tail()}"
+        for _ in range(240):
+            status = self.api.get(f"{self.url}/hub/api/users/{name}").json()
+            if status.get("servers", {}).get("", {}).get("ready"):
+                return Actor(self, name, reply.json()["token"])
+            time.sleep(0.5)
+        raise AssertionError(f"{name}'s server never became ready: {self.log_tail()}")
+
+    def log_tail(self) -> str:
+        return self.log.read_text()[-4000:] if self.log.exists() else "(no hub log)"
+
+
+@pytest.fixture(scope="module")
+def hub():
+    import postgres_server
+    import requests
+
+    sys.path.insert(0, str(HUB_DIR))
+    import course_hub
+
+    root = Path(tempfile.mkdtemp(prefix="gradekit-hub-"))
+    root.chmod(0o755)  # the accounts (and the database server's) live below it
+    tag = secrets.token_hex(2)
+    d = course_hub.Deployment(root=root, instructor=f"gk{tag}prof", ta=f"gk{tag}ta",
+                              students=[f"gk{tag}s{i}" for i in (1, 2, 3)], port=course_hub.free_port())
+    postgres_folder = root / "postgres"
+    url = postgres_server.start(postgres_folder, course_hub.free_port(), password=secrets.token_urlsafe(12))
+    old_modes, proc = {}, None
+    try:
+        config = course_hub.prepare(d, url)
+        old_modes = course_hub.share_interpreter()  # CI's Python lives under /root
+        old_modes.update(course_hub.protect_checkout())
+        token = secrets.token_hex(16)
+        env = {**nbgrader_env(), "COURSE_HUB_API_TOKEN": token}
+        log = open(root / "state" / "hub.log", "w")
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "jupyterhub"), "-f", str(config)],
+                                cwd=root / "state", env=env, stdout=log, stderr=subprocess.STDOUT)
+        for _ in range(120):
+            try:
+                if requests.get(f"{d.url}/hub/api", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert proc.poll() is None, (root / "state" / "hub.log").read_text()[-3000:]
+            time.sleep(0.5)
+        yield Hub(d, token)
+    finally:
+        if proc:
+            proc.terminate()
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for pid in subprocess.run(["pgrep", "-u", ",".join(d.users)], capture_output=True, text=True).stdout.split():
+            subprocess.run(["kill", "-9", pid])
+        course_hub.restore_modes(old_modes)
+        postgres_server.stop(postgres_folder)
+        course_hub.remove_accounts(d)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def solved(nb, edits=()):
+    """The fetched (student) notebook with every stub replaced by the reference solution, then `edits`."""
+    source = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{nb.metadata['_name']}.ipynb", 4)
+    solutions = {grade_id(c): without_markers(c.source) for c in source.cells if is_solution_cell(c)}
+    for cell in nb.cells:
+        if is_solution_cell(cell) and grade_id(cell) in solutions:
+            cell.source = solutions[grade_id(cell)]
+    for edit in edits:
+        apply_edit(nb, edit)
+    del nb.metadata["_name"]
+    return nb
+
+
+def test_the_semester_loop(hub):
+    d = hub.deployment
+    prof, ta = hub.actor(d.instructor), hub.actor(d.ta)
+    good, buggy, blank = (hub.actor(name) for name in d.students)
+    course = {"course_id": "deep-learning-101", "assignment_id": ASSIGNMENT}
+
+    # instructor: generate and release in formgrader
+    generated = prof.ok(f"formgrader/api/assignment/{ASSIGNMENT}/assign", "POST", step="generate")
+    assert generated["success"], generated
+    released = prof.ok(f"formgrader/api/assignment/{ASSIGNMENT}/release", "POST", step="release")
+    assert released["success"], released
+
+    # students: fetch in the Assignment List, work, submit
+    bug = bug_named("bias_grad_mean")
+    for student, edits in ((good, ()), (buggy, bug.edits), (blank, None)):
+        listed = student.ok("assignments", params={"course_id": course["course_id"]}, step="list assignments")
+        assert any(a["assignment_id"] == ASSIGNMENT for a in listed["value"]), listed
+        student.ok("assignments/fetch", "POST", step="fetch", data=course)
+        for name in NOTEBOOKS:
+            if edits is not None:
+                nb = student.get_notebook(f"{ASSIGNMENT}/{name}.ipynb")
+                nb.metadata["_name"] = name
+                student.put_notebook(f"{ASSIGNMENT}/{name}.ipynb", solved(nb, [e for e in edits if e.notebook == name]))
+        if student is good:  # the sandbox must hide the course folder from the kernel, even as the TA
+            nb = student.get_notebook(f"{ASSIGNMENT}/{NUMPY}.ipynb")
+            nb.cells.append(nbformat.v4.new_code_cell(
+                f"import os\nprint('course sources', 'VISIBLE' if os.path.exists({str(d.course / 'source')!r}) "
+                "else 'hidden')"))
+            student.put_notebook(f"{ASSIGNMENT}/{NUMPY}.ipynb", nb)
+        submitted = student.ok("assignments/submit", "POST", step="submit", data=course)
+        assert "success" not in submitted or submitted["success"], submitted
+
+    # TA: collect in formgrader, grade with the kit as the `ta` account, grade the written answer by hand
+    collected = ta.ok(f"formgrader/api/assignment/{ASSIGNMENT}/collect", "POST", step="collect")
+    assert collected["success"], collected
+    graded = ta.as_user(PYTHON, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", "2", cwd=d.course)
+    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+    owner = {p.owner() for p in (d.course / "autograded").rglob("*.ipynb")}
+    logs = "".join(p.read_text()[-3000:] for p in sorted((d.course / "grading").rglob("*.log"))[:1])
+    assert owner == {d.ta}, f"grading ran as {owner}, not as the TA's account: {graded.stdout[-2000:]}{logs}"
+    autograded = nbformat.read(d.course / "autograded" / good.name / ASSIGNMENT / f"{NUMPY}.ipynb", 4)
+    outputs = "".join(o.get("text", "") for c in autograded.cells if c.cell_type == "code" for o in c.outputs)
+    assert "course sources hidden" in outputs, "the kernel graded as the TA saw the course's sources"
+    scores = {}
+    for student in (good, buggy, blank):
+        submissions = ta.ok(f"formgrader/api/student_notebook_submissions/{student.name}/{ASSIGNMENT}",
+                            step="list submissions")
+        scores[student.name] = {nb["name"]: nb["score"] for nb in submissions}
+        for nb in submissions:
+            if nb["name"] == TORCH and nb["needs_manual_grade"]:
+                grades = ta.ok("formgrader/api/grades", params={"submission_id": nb["id"]}, step="open grades")
+                manual = next(g for g in grades if g["name"] == "comparison_discussion")
+                ta.ok(f"formgrader/api/grade/{manual['id']}", "PUT", step="grade by hand",
+                      data=json.dumps({"manual_score": 3}))
+    assert scores[good.name] == {NUMPY: 49, TORCH: 25}, scores
+    assert scores[buggy.name][NUMPY] < 49 and scores[blank.name] == {NUMPY: 0, TORCH: 0}, scores
+    for step in ("generate_feedback", "release_feedback"):
+        out = ta.ok(f"formgrader/api/assignment/{ASSIGNMENT}/{step}", "POST", step=step)
+        assert out["success"], out
+
+    # each student fetches their own feedback: score and hints, no hidden test
+    for student, expected in ((good, "49.0 / 49.0"), (buggy, "test_linear_backward"), (blank, "0.0 / 49.0")):
+        student.ok("assignments/fetch_feedback", "POST", step="fetch feedback", data=course)
+        folder = student.ok(f"api/contents/{ASSIGNMENT}/feedback", step="list feedback")["content"]
+        assert folder, f"{student.name} got no feedback"
+        pages = student.ok(f"api/contents/{folder[0]['path']}", step="open feedback")["content"]
+        html = "".join(student.ok(f"api/contents/{p['path']}")["content"] for p in pages)
+        assert expected in html and "BEGIN HIDDEN TESTS" not in html, (student.name, expected)
+
+    # what students must not reach
+    assert good.server("api/contents", user=buggy.name).status_code in (403, 404), "another student's server"
+    assert good.server("formgrader").status_code == 404, "formgrader is for graders only"
+    denied = {
+        "the course folder": d.course / "source" / ASSIGNMENT / f"{NUMPY}.ipynb",
+        "the gradebook address": d.course / "gradebook_url",
+        "this checkout's source": ROOT / "source" / ASSIGNMENT / f"{NUMPY}.ipynb",
+        "this checkout's grader tests": ROOT / "grader_tests" / "assignment1_kit.py",
+    }
+    for what, path in denied.items():
+        assert good.as_user("cat", str(path)).returncode != 0, f"a student can read {what}"
+    inbound = d.exchange / "deep-learning-101" / "inbound"
+    assert good.as_user("ls", str(inbound)).returncode != 0, "a student can list the submissions"
+    assert good.as_user(PYTHON, "-c", "import nbgrader").returncode == 0, "students' servers need nbgrader"
