@@ -68,7 +68,9 @@ def grades_in_database(url, student):
         engine.dispose()
 
 
-def test_batch_grading_writes_to_postgres(course, database):
+@pytest.fixture(scope="module")
+def first_batch(course):
+    """Three submissions graded by the batch command: {student: Result}."""
     submissions = {
         "reference": submission_with_edits(course, ASSIGNMENT, NOTEBOOKS),
         "bias-bug": submission_with_edits(course, ASSIGNMENT, NOTEBOOKS, bug_named("bias_grad_mean").edits),
@@ -76,7 +78,11 @@ def test_batch_grading_writes_to_postgres(course, database):
     }
     for student, notebooks in submissions.items():
         write_submission(course, ASSIGNMENT, student, notebooks)
-    results = grade(course, ASSIGNMENT, jobs=2, progress=False)
+    return grade(course, ASSIGNMENT, students=list(submissions), jobs=2, progress=False)
+
+
+def test_batch_grading_writes_to_postgres(course, database, first_batch):
+    results = first_batch
     # a blank written answer is scored 0 by nbgrader itself; the others wait for a person
     assert {s: str(r.status) for s, r in results.items()} == {"reference": "needs_manual", "bias-bug": "needs_manual",
                                                              "blank": "graded"}
@@ -86,7 +92,7 @@ def test_batch_grading_writes_to_postgres(course, database):
     assert stored["test_linear_backward"][0] == 4 and stored[MANUAL] == (None, None)
     with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    assert set(rows) == set(submissions) and float(rows["reference"]["score"]) == 74
+    assert set(results) <= set(rows) and float(rows["reference"]["score"]) == 74
 
 
 def test_dask_cluster_on_postgres(course, database):
@@ -101,7 +107,7 @@ def test_dask_cluster_on_postgres(course, database):
     assert grades_in_database(database, "dask-b")["test_train"][0] == 3
 
 
-def test_two_tas_and_a_manual_grader_at_once(course, database):
+def test_two_tas_and_a_manual_grader_at_once(course, database, first_batch):
     """Two `gradekit grade` commands on disjoint students and manual grading of earlier submissions, all at
     the same time on one database: every command ends, no grade is lost or overwritten."""
     from nbgrader.api import Gradebook
@@ -110,10 +116,16 @@ def test_two_tas_and_a_manual_grader_at_once(course, database):
     for students in teams.values():
         for student in students:
             write_submission(course, ASSIGNMENT, student, submission_with_edits(course, ASSIGNMENT, [NUMPY, TORCH]))
-    graded_by_hand = ["reference", "bias-bug", "blank"]  # autograded by the first test
-    written, done, rounds = {}, threading.Event(), []
+    graded_by_hand = sorted(first_batch)
+    written, done, rounds, errors = {}, threading.Event(), [], []
 
     def grade_by_hand():
+        try:
+            grade_in_a_loop()
+        except Exception as err:  # noqa: BLE001 - reported by the test
+            errors.append(repr(err))
+
+    def grade_in_a_loop():
         # what formgrader does for each score a TA types: one small transaction per grade, until both
         # batch commands have ended
         while not done.is_set():
@@ -137,6 +149,7 @@ def test_two_tas_and_a_manual_grader_at_once(course, database):
     manual.join(timeout=60)
     seconds = time.perf_counter() - t0
     print(f"two TAs, 4 submissions, {3 * len(rounds)} manual grades at the same time: {seconds:.0f} s")
+    assert not errors, errors
     assert len(rounds) > 20, "the manual grading must overlap the batch commands"
     assert all(proc.returncode == 0 for proc in procs.values()), outputs
     assert not manual.is_alive()
@@ -151,6 +164,6 @@ def test_two_tas_and_a_manual_grader_at_once(course, database):
     assert export.returncode == 0, export.stdout + export.stderr
     with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    expected = set(graded_by_hand) | {"dask-a", "dask-b"} | {s for team in teams.values() for s in team}
+    expected = set(graded_by_hand) | {s for team in teams.values() for s in team}
     assert expected <= set(rows), expected - set(rows)
     assert float(rows["reference"]["score"]) == 74 + written["reference"]

@@ -243,7 +243,8 @@ def start_postgres(d: Deployment) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up"])
+    parser.add_argument("command", choices=["up", "down"],
+                        help="up: prepare and run the hub; down: stop its database, remove its accounts and --root")
     parser.add_argument("--root", type=Path, default=Path("/srv/gradekit-hub"))
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--dummy", action="store_true", help="laptop demo without root: no accounts, no isolation")
@@ -255,6 +256,17 @@ def main() -> int:
         print("error: run as root to create the accounts (or pass --dummy for a laptop demo)", file=sys.stderr)
         return 1
     d = Deployment(root=args.root.resolve(), port=args.port, dummy=args.dummy)
+    if args.command == "down":
+        sys.path.insert(0, str(CHECKOUT / "deploy"))
+        from postgres_server import stop
+
+        if (d.root / "postgres" / "data").is_dir():
+            stop(d.root / "postgres")
+        if not d.dummy:
+            remove_accounts(d)
+        shutil.rmtree(d.root, ignore_errors=True)
+        print(f"removed the course hub's accounts and {d.root}")
+        return 0
     url = None if args.sqlite or args.dummy else start_postgres(d)
     config = prepare(d, url)
     if not d.dummy:
