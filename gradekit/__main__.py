@@ -50,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument("--timeout", type=int, default=120, help="seconds per cell")
     for name in ("export", "report"):
         command(name, f"rewrite the grading {name} from stored results")
+    lm = command("lms", "fill an assignment column of the LMS's gradebook export from the current grades")
+    lm.add_argument("--gradebook", required=True, help="the gradebook exported from the LMS (CSV)")
+    lm.add_argument("--column", required=True, help='the assignment\'s column in it, e.g. "Assignment 1 (12345)"')
+    lm.add_argument("--format", choices=["canvas", "moodle"], default="canvas", help="the LMS (default: canvas)")
+    lm.add_argument("--roster", help="CSV with columns student_id,lms_id when nbgrader's ids are not the LMS's")
+    lm.add_argument("--out", help="the import file (default: grading/<assignment>/<format>_import.csv)")
     sub.add_parser("config", help="list the batch settings (c.BatchGrading.* in nbgrader_config.py)")
     return parser
 
@@ -59,7 +65,7 @@ def main(argv=None) -> int:
 
     args = build_parser().parse_args(argv)
     course = Path(getattr(args, "course", ".")).resolve()
-    if args.command in ("generate", "grade", "strength", "export", "report", "demo") \
+    if args.command in ("generate", "grade", "strength", "export", "report", "demo", "lms") \
             and not (course / "nbgrader_config.py").is_file():
         raise SystemExit(f"error: {course} is not a course folder (no nbgrader_config.py): run in one, "
                          "or give --course")
@@ -90,6 +96,17 @@ def main(argv=None) -> int:
 
         print((write_export if args.command == "export" else write_report)(
             course, Course(course).pick(args.assignment)))
+        return 0
+    if args.command == "lms":
+        from .lms import summary, write_import
+
+        try:
+            out, filled = write_import(course, Course(course).pick(args.assignment), Path(args.gradebook), args.column,
+                                       args.format, Path(args.roster) if args.roster else None,
+                                       Path(args.out) if args.out else None)
+        except (OSError, ValueError, KeyError) as err:
+            raise SystemExit(f"error: {err}")
+        print(summary(out, filled))
         return 0
     if args.command == "demo":
         from .demo import main as demo
