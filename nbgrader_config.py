@@ -81,6 +81,14 @@ from nbgrader.preprocessors import GetGrades  # noqa: E402
 
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
 
+# Late submissions (gradekit/late.py): with a due date set (`gradekit due`), each notebook loses a share of its
+# score per started day late after a grace period, capped; an extension (`gradekit extension`) moves that
+# student's due date. nbgrader applies it at every autograde; the kit's commands recompute it at once.
+c.AssignLatePenalties.plugin_class = "gradekit.late.PercentPerDay"
+c.PercentPerDay.grace_minutes = 15
+c.PercentPerDay.percent_per_day = 10
+c.PercentPerDay.max_percent = 50
+
 # LMS exports (`gradekit grade --zip FILE`, or `nbgrader zip_collect`): files named the way
 # Canvas names them, <login>_[late_]<user id>_<submission id>_<notebook file name>. Change the pattern
 # for another LMS; it must capture student_id and file_id (the notebook's file name).

@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     lm.add_argument("--format", choices=["canvas", "moodle"], default="canvas", help="the LMS (default: canvas)")
     lm.add_argument("--roster", help="CSV with columns student_id,lms_id when nbgrader's ids are not the LMS's")
     lm.add_argument("--out", help="the import file (default: grading/<assignment>/<format>_import.csv)")
+    du = command("due", "set the assignment's due date (in the gradebook) and recompute late penalties")
+    du.add_argument("--at", required=True, help="'2026-12-04 23:59' (UTC) or with an offset, '2026-12-04T23:59+01:00'")
+    ex = command("extension", "give a student more time (through nbgrader's gradebook) and recompute the penalty")
+    ex.add_argument("student")
+    ex.add_argument("--days", type=float, default=0)
+    ex.add_argument("--hours", type=float, default=0)
+    ex.add_argument("--reason", default="", help="kept in grading/<assignment>/extensions.json")
+    command("extensions", "list the extensions granted for the assignment")
     sub.add_parser("config", help="list the batch settings (c.BatchGrading.* in nbgrader_config.py)")
     return parser
 
@@ -65,7 +73,8 @@ def main(argv=None) -> int:
 
     args = build_parser().parse_args(argv)
     course = Path(getattr(args, "course", ".")).resolve()
-    if args.command in ("generate", "grade", "strength", "export", "report", "demo", "lms") \
+    if args.command in ("generate", "grade", "strength", "export", "report", "demo", "lms", "due", "extension",
+                        "extensions") \
             and not (course / "nbgrader_config.py").is_file():
         raise SystemExit(f"error: {course} is not a course folder (no nbgrader_config.py): run in one, "
                          "or give --course")
@@ -97,6 +106,8 @@ def main(argv=None) -> int:
         print((write_export if args.command == "export" else write_report)(
             course, Course(course).pick(args.assignment)))
         return 0
+    if args.command in ("due", "extension", "extensions"):
+        return late_command(course, Course(course).pick(args.assignment), args)
     if args.command == "lms":
         from .lms import summary, write_import
 
@@ -156,6 +167,27 @@ def strength(course: Path, assignment: str, args) -> int:
     if args.min_kill_rate is not None and rate < args.min_kill_rate:
         return 1
     return 1 if args.strict and (unfair or report["disagreements"]) else 0
+
+
+
+def late_command(course: Path, assignment: str, args) -> int:
+    from .export import write_export
+    from .late import describe_extensions, grant_extension, parse_moment, set_due_date
+
+    if args.command == "extensions":
+        print(describe_extensions(course, assignment))
+        return 0
+    if args.command == "due":
+        try:
+            changed = set_due_date(course, assignment, parse_moment(args.at))
+        except ValueError as err:
+            raise SystemExit(f"error: --at {args.at!r}: {err}")
+    else:
+        changed = grant_extension(course, assignment, args.student, days=args.days, hours=args.hours,
+                                  reason=args.reason)
+    print(f"late penalties changed for: {', '.join(changed) or 'nobody'}; export rewritten: "
+          f"{write_export(course, assignment)}")
+    return 0
 
 
 if __name__ == "__main__":

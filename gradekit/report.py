@@ -77,6 +77,8 @@ def _figures(results, folder: Path) -> list[tuple[str, str]]:
 
 def write_report(course: Path, assignment: str) -> Path:
     folder = Course(course).report(assignment)
+    from .late import lateness
+
     folder.mkdir(parents=True, exist_ok=True)
     results = list(ResultStore(course, assignment).all().values())
     figures = _figures(results, folder)
@@ -92,6 +94,10 @@ def write_report(course: Path, assignment: str) -> Path:
         for r in results if r.status == Status.FAILED or r.flags)
     images = "".join(f'<figure><img src="{name}" alt="{esc(title)}"><figcaption>{esc(title)}</figcaption></figure>'
                      for name, title in figures)
+    late = "".join(
+        f"<tr><td>{esc(student)}</td><td>{esc(t.submitted_at)}</td><td>{t.minutes_late:.0f}</td>"
+        f"<td>{esc(t.extension)}</td><td>{t.penalty:g}</td></tr>"
+        for student, t in sorted(lateness(course, assignment).items()) if t.minutes_late or t.extension)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{esc(assignment)}: class report</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}
@@ -103,6 +109,8 @@ td,th{{border:1px solid #ccc;padding:.2em .6em}}img{{max-width:100%}}</style></h
 <table><tr><th>test</th><th>full marks</th><th>submissions</th></tr>{worst}</table>
 <h2>Needs a TA's attention</h2>
 <table><tr><th>student</th><th>status</th><th>reason or flags</th></tr>{attention}</table>
+<h2>Late submissions and extensions</h2>
+<table><tr><th>student</th><th>submitted at (UTC)</th><th>minutes late</th><th>extension</th><th>penalty</th></tr>{late}</table>
 {images}
 </body></html>
 """

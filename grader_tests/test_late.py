@@ -1,0 +1,78 @@
+"""Due dates, extensions and the late policy (gradekit/late.py), on the tiny warm-up assignment: a late
+submission loses points through nbgrader's own AssignLatePenalties, an extension removes the penalty at once
+and a regrade keeps it removed, and the export shows when, how late, the extension and the penalty."""
+from __future__ import annotations
+
+import csv
+import shutil
+
+import pytest
+
+from gradekit.late import PercentPerDay
+from gradekit.submissions import submission_with_edits, write_submission
+
+from assignment1_kit import ROOT
+from test_second_assignment import ASSIGNMENT, HERE, gradekit
+
+
+def test_policy_grace_per_started_day_and_cap():
+    policy = PercentPerDay(grace_minutes=15, percent_per_day=10, max_percent=50)
+    assert policy.percent(0) == 0 and policy.percent(14 * 60) == 0, "within the grace period"
+    assert policy.percent(16 * 60) == 10, "a started day counts"
+    assert policy.percent(15 * 60 + 86400) == 10 and policy.percent(15 * 60 + 86401) == 20
+    assert policy.percent(30 * 86400) == 50, "capped"
+    assert policy.late_submission_penalty("s", 3.0, 2 * 86400) == pytest.approx(0.6), "two started days: 20%"
+
+
+@pytest.fixture
+def course(tmp_path):
+    root = tmp_path / "course"
+    shutil.copytree(HERE, root / "source" / ASSIGNMENT, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    out = gradekit(root, "generate")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return root
+
+
+def rows(course):
+    with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+def test_late_submission_extension_and_regrade(course):
+    for student, stamp in (("ontime", "2026-12-01 10:00:00.000000 UTC"), ("late", "2026-12-03 12:00:00.000000 UTC")):
+        folder = write_submission(course, ASSIGNMENT, student, submission_with_edits(course, ASSIGNMENT, ["warmup"]))
+        (folder / "timestamp.txt").write_text(stamp)  # what nbgrader collect writes
+    out = gradekit(course, "due", ASSIGNMENT, "--at", "2026-12-01 23:59")
+    assert out.returncode == 0, out.stdout + out.stderr
+    out = gradekit(course, "grade", "--jobs", "2", "--no-feedback")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+    before = rows(course)
+    assert (before["ontime"]["score"], before["ontime"]["penalty"], before["ontime"]["minutes_late"]) == ("3", "", "")
+    late = before["late"]
+    # 36 h 1 min late, 15 min of grace: two started days at 10% of 3 points
+    assert (late["score_before_penalty"], late["penalty"], late["score"]) == ("3", "0.6", "2.4"), late
+    assert late["minutes_late"] == "2161" and late["submitted_at"].startswith("2026-12-03 12:00")
+
+    out = gradekit(course, "extension", ASSIGNMENT, "late", "--days", "2", "--reason", "medical note")
+    assert out.returncode == 0 and "late penalties changed for: late" in out.stdout, out.stdout + out.stderr
+    after = rows(course)["late"]
+    assert (after["score"], after["penalty"], after["extension"], after["minutes_late"]) == ("3", "", "2 days", "")
+    report = (course / "grading" / ASSIGNMENT / "report" / "report.html").read_text()
+    assert "<td>late</td><td>2026-12-03 12:00:00</td><td>2161</td><td></td><td>0.6</td>" in report
+    listed = gradekit(course, "extensions", ASSIGNMENT).stdout
+    assert "late" in listed and "medical note" in listed and "2026-12-03 23:59" in listed, listed
+
+    # a regrade (nbgrader's AssignLatePenalties runs again) keeps the submission on time
+    out = gradekit(course, "grade", "--jobs", "1", "--force", "--no-feedback", "--student", "late")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert rows(course)["late"]["score"] == "3"
+    # and removing the extension brings the penalty back
+    out = gradekit(course, "extension", ASSIGNMENT, "late", "--days", "0")
+    assert out.returncode == 0 and rows(course)["late"]["score"] == "2.4", out.stdout + out.stderr
+
+
+def test_a_bad_date_says_what_to_write(course):
+    out = gradekit(course, "due", ASSIGNMENT, "--at", "next friday")
+    assert out.returncode == 1 and "--at 'next friday'" in out.stderr and "Traceback" not in out.stderr
