@@ -4,15 +4,13 @@ and a regrade keeps it removed, and the export shows when, how late, the extensi
 from __future__ import annotations
 
 import csv
-import shutil
 
 import pytest
 
 from gradekit.late import PercentPerDay
 from gradekit.submissions import submission_with_edits, write_submission
 
-from assignment1_kit import ROOT
-from test_second_assignment import ASSIGNMENT, HERE, gradekit
+from test_second_assignment import ASSIGNMENT, gradekit, warmup_course
 
 
 def test_policy_grace_per_started_day_and_cap():
@@ -26,12 +24,7 @@ def test_policy_grace_per_started_day_and_cap():
 
 @pytest.fixture
 def course(tmp_path):
-    root = tmp_path / "course"
-    shutil.copytree(HERE, root / "source" / ASSIGNMENT, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    out = gradekit(root, "generate")
-    assert out.returncode == 0, out.stdout + out.stderr
-    return root
+    return warmup_course(tmp_path)
 
 
 def rows(course):

@@ -30,15 +30,19 @@ def gradekit(course: Path, *args: str, timeout: int = 600) -> subprocess.Complet
                           capture_output=True, text=True, timeout=timeout)
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
-    """A course holding only the warm-up: its source and the kit's nbgrader_config.py, nothing else."""
-    root = tmp_path_factory.mktemp("second")
+def warmup_course(root: Path) -> Path:
+    """A course holding only the warm-up: its source and the kit's nbgrader_config.py, nothing else;
+    generated with `gradekit generate`."""
     shutil.copytree(HERE, root / "source" / ASSIGNMENT, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "nbgrader_config.py", root)
     out = gradekit(root, "generate")
     assert out.returncode == 0, out.stdout + out.stderr
     return root
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    return warmup_course(tmp_path_factory.mktemp("second"))
 
 
 def test_generate_releases_the_notebook_without_instructor_files(course):
