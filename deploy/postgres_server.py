@@ -48,7 +48,8 @@ def missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -102,7 +103,7 @@ def postgres(database: str = "gradebook", role: str = "course", password: str = 
     account may not be), removed when it stops."""
     folder = Path(tempfile.mkdtemp(prefix="gradekit-postgres-"))
     try:
-        yield start(folder, _free_port(), database, role, password)
+        yield start(folder, free_port(), database, role, password)
     finally:
         stop(folder)
         shutil.rmtree(folder, ignore_errors=True)

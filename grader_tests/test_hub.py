@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 from gradekit.course import nbgrader_env
-from gradekit.submissions import apply_edit, grade_id, is_solution_cell, without_markers
+from gradekit.submissions import grade_id, is_solution_cell, submission_with_edits
 
 from assignment1_kit import ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named
 
@@ -158,19 +158,6 @@ def hub():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def solved(nb, edits=()):
-    """The fetched (student) notebook with every stub replaced by the reference solution, then `edits`."""
-    source = nbformat.read(ROOT / "source" / ASSIGNMENT / f"{nb.metadata['_name']}.ipynb", 4)
-    solutions = {grade_id(c): without_markers(c.source) for c in source.cells if is_solution_cell(c)}
-    for cell in nb.cells:
-        if is_solution_cell(cell) and grade_id(cell) in solutions:
-            cell.source = solutions[grade_id(cell)]
-    for edit in edits:
-        apply_edit(nb, edit)
-    del nb.metadata["_name"]
-    return nb
-
-
 def test_the_semester_loop(hub):
     d = hub.deployment
     prof, ta = hub.actor(d.instructor), hub.actor(d.ta)
@@ -189,11 +176,11 @@ def test_the_semester_loop(hub):
         listed = student.ok("assignments", params={"course_id": course["course_id"]}, step="list assignments")
         assert any(a["assignment_id"] == ASSIGNMENT for a in listed["value"]), listed
         student.ok("assignments/fetch", "POST", step="fetch", data=course)
-        for name in NOTEBOOKS:
-            if edits is not None:
-                nb = student.get_notebook(f"{ASSIGNMENT}/{name}.ipynb")
-                nb.metadata["_name"] = name
-                student.put_notebook(f"{ASSIGNMENT}/{name}.ipynb", solved(nb, [e for e in edits if e.notebook == name]))
+        fetched = {name: student.get_notebook(f"{ASSIGNMENT}/{name}.ipynb") for name in NOTEBOOKS}
+        assert all(grade_id(c) for nb in fetched.values() for c in nb.cells if is_solution_cell(c)), "not the release"
+        if edits is not None:  # the work: the reference solution in the stubs, then the bug's edits
+            for name, nb in submission_with_edits(d.course, ASSIGNMENT, NOTEBOOKS, edits).items():
+                student.put_notebook(f"{ASSIGNMENT}/{name}.ipynb", nb)
         if student is good:  # the sandbox must hide the course folder from the kernel, even as the TA
             nb = student.get_notebook(f"{ASSIGNMENT}/{NUMPY}.ipynb")
             nb.cells.append(nbformat.v4.new_code_cell(

@@ -26,13 +26,16 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(CHECKOUT / "deploy"))
+import postgres_server  # noqa: E402
+from postgres_server import free_port  # noqa: E402
+
 # this environment's commands, by a path that does not pass through folders closed to the students
 VENV_BIN = os.path.dirname(os.path.normpath(os.path.abspath(sys.executable)))
 HERE = Path(__file__).resolve().parent
@@ -182,11 +185,16 @@ def share_interpreter() -> dict[Path, int]:
     """Let the accounts traverse to this environment's Python (for example a pyenv build under /root);
     returns the old modes. Only traversal (o+x), never listing or reading a folder."""
     old = {}
-    for target in (os.path.realpath(sys.executable), sys.base_prefix, VENV_BIN):
-        for folder in closed_ancestors(target):
-            old.setdefault(folder, folder.stat().st_mode & 0o7777)
-            folder.chmod(old[folder] | 0o001)
+    for folder in interpreter_blockers():
+        old[folder] = folder.stat().st_mode & 0o7777
+        folder.chmod(old[folder] | 0o001)
     return old
+
+
+def interpreter_blockers() -> list[Path]:
+    """The folders that keep other accounts from running this environment's Python."""
+    targets = (os.path.realpath(sys.executable), sys.base_prefix, VENV_BIN)
+    return sorted({folder for target in targets for folder in closed_ancestors(target)})
 
 
 def restore_modes(old: dict[Path, int]) -> None:
@@ -213,12 +221,6 @@ def hub_config(d: Deployment) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def prepare(d: Deployment, gradebook_url: str | None) -> Path:
     """Everything but the running hub; returns the hub's config file."""
     d.root.mkdir(parents=True, exist_ok=True)
@@ -235,10 +237,7 @@ def prepare(d: Deployment, gradebook_url: str | None) -> Path:
 
 def start_postgres(d: Deployment) -> str:
     """Debian's PostgreSQL for the gradebook, data under ROOT/postgres, on a local port; returns its URL."""
-    sys.path.insert(0, str(CHECKOUT / "deploy"))
-    from postgres_server import start
-
-    return start(d.root / "postgres", free_port(), password=secrets.token_urlsafe(12))
+    return postgres_server.start(d.root / "postgres", free_port(), password=secrets.token_urlsafe(12))
 
 
 def main() -> int:
@@ -257,11 +256,8 @@ def main() -> int:
         return 1
     d = Deployment(root=args.root.resolve(), port=args.port, dummy=args.dummy)
     if args.command == "down":
-        sys.path.insert(0, str(CHECKOUT / "deploy"))
-        from postgres_server import stop
-
         if (d.root / "postgres" / "data").is_dir():
-            stop(d.root / "postgres")
+            postgres_server.stop(d.root / "postgres")
         if not d.dummy:
             remove_accounts(d)
         shutil.rmtree(d.root, ignore_errors=True)
@@ -270,9 +266,9 @@ def main() -> int:
     url = None if args.sqlite or args.dummy else start_postgres(d)
     config = prepare(d, url)
     if not d.dummy:
-        closed = [str(f) for t in (os.path.realpath(sys.executable), sys.base_prefix) for f in closed_ancestors(t)]
+        closed = interpreter_blockers()
         if closed and not args.share_python:
-            print(f"error: the accounts cannot run this environment's Python: {', '.join(sorted(set(closed)))} "
+            print(f"error: the accounts cannot run this environment's Python: {', '.join(map(str, closed))} "
                   "is closed to them. Use a Python installed for all users, or pass --share-python to let them "
                   "traverse it (o+x).", file=sys.stderr)
             return 1
