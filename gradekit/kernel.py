@@ -19,6 +19,10 @@ from traitlets import Bool, Integer, List, Unicode
 
 from . import sandbox
 
+# Set to "1" in every kernel the kit grades in, so that an assignment can shorten what is shown but not
+# graded (a timing demonstration, a sweep); tests and probes must not depend on it.
+GRADING_ENV = "GRADEKIT_GRADING"
+
 
 @lru_cache(maxsize=1)
 def namespaces_available() -> bool:
@@ -40,6 +44,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         return self.enabled and namespaces_available()
 
     async def _async_pre_start_kernel(self, **kw):
+        kw["env"] = {**kw.get("env", os.environ), GRADING_ENV: "1"}
         if self._sandboxed():
             # No network in the sandbox: talk to the kernel over Unix sockets in a folder of its own.
             Path(jupyter_runtime_dir()).mkdir(parents=True, exist_ok=True)
