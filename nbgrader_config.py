@@ -88,11 +88,15 @@ c.AssignLatePenalties.plugin_class = "gradekit.late.PercentPerDay"
 c.PercentPerDay.grace_minutes = 15
 c.PercentPerDay.percent_per_day = 10
 c.PercentPerDay.max_percent = 50
+c.PercentPerDay.late_days = 0  # late-day tokens per student for the whole course, spent in due-date order
 
-# LMS exports (`gradekit grade --zip FILE`, or `nbgrader zip_collect`): files named the way
+# LMS exports (`gradekit grade --zip FILE [--times CSV]`, or `nbgrader zip_collect`): files named the way
 # Canvas names them, <login>_[late_]<user id>_<submission id>_<notebook file name>. Change the pattern
-# for another LMS; it must capture student_id and file_id (the notebook's file name).
-c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^_/]+)_(?:late_)?\d+_\d+_(?P<file_id>[^/]+)$"
+# for another LMS; it must capture student_id and file_id (the notebook's file name), and may capture
+# late (the LMS's late marker) and timestamp. gradekit.lms_times.LmsCollector turns the times and the
+# marker into nbgrader's submission timestamps, so the late policy applies to zips too.
+c.ZipCollectApp.collector_plugin = "gradekit.lms_times.LmsCollector"
+c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^_/]+)_(?P<late>late_)?\d+_\d+_(?P<file_id>[^/]+)$"
 
 # Settings of the batch command (gradekit grade; `gradekit config` lists them); its flags override them.
 c.BatchGrading.timeout = 600  # wall seconds for all notebooks of one submission (and its feedback)

@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--retry-failed", action="store_true", help="regrade submissions whose grading failed")
     g.add_argument("--no-feedback", action="store_true", help="skip generating feedback")
     g.add_argument("--zip", help="an LMS export (zip) to collect into submitted/ first (nbgrader zip_collect)")
+    g.add_argument("--times", help="with --zip: a CSV of the LMS's submission times (columns student_id, "
+                                   "submitted_at)")
     g.add_argument("--scheduler", help="address of a dask.distributed scheduler to grade on (shared filesystem)")
     st = command("strength", "mutation testing of the hidden tests: kill rate, false fails, flakes, report")
     st.add_argument("--notebook", nargs="+", help="only these notebooks (names without .ipynb)")
@@ -92,7 +94,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"error: {course / 'nbgrader_config.py'}: {err}")
         grade(course, Course(course).pick(args.assignment), students=args.student, jobs=args.jobs,
               limits=limits, force=args.force, retry_failed=args.retry_failed, feedback=not args.no_feedback,
-              scheduler=args.scheduler, zip_file=args.zip)
+              scheduler=args.scheduler, zip_file=args.zip, times_file=args.times)
         return 0
     if args.command == "check":
         from .selfcheck import check

@@ -135,10 +135,20 @@ def require_registered(course: Path, assignment: str) -> None:
                      "first, then grade again")
 
 
-def collect_zip(course: Path, assignment: str, zip_file: Path) -> None:
-    """Unpack an LMS export with nbgrader's zip_collect into submitted/<student>/<assignment>/."""
+def collect_zip(course: Path, assignment: str, zip_file: Path, times_file: Path | None = None) -> None:
+    """Unpack an LMS export with nbgrader's zip_collect into submitted/<student>/<assignment>/; the LMS's
+    submission times, if given, go beside it for gradekit.lms_times.LmsCollector."""
+    from .lms_times import TIMES_FILE, read_times
+
     archive = Course(course).lms_archive(assignment)
     archive.mkdir(parents=True, exist_ok=True)
+    (archive / TIMES_FILE).unlink(missing_ok=True)  # times belong to the zip they came with
+    if times_file:
+        try:
+            read_times(Path(times_file))
+        except (OSError, ValueError) as err:
+            raise SystemExit(f"error: --times: {err}")
+        shutil.copy(times_file, archive / TIMES_FILE)
     shutil.copy(zip_file, archive / Path(zip_file).name)
     run_nbgrader(course, "zip_collect", assignment, "--force")
 
@@ -163,7 +173,7 @@ def status_line(r: Result) -> str:
 
 
 def grade(course: Path, assignment: str, students=None, jobs=None, limits: Limits | None = None,
-          force=False, retry_failed=False, feedback=True, scheduler=None, zip_file=None, progress=True,
+          force=False, retry_failed=False, feedback=True, scheduler=None, zip_file=None, times_file=None, progress=True,
           out=sys.stdout) -> dict[str, Result]:
     """Grade submissions; returns the results of every selected student (graded now or before)."""
     from tqdm import tqdm
@@ -173,7 +183,7 @@ def grade(course: Path, assignment: str, students=None, jobs=None, limits: Limit
     limits = limits or Limits.from_config(course)
     jobs = jobs or batch_settings(course).jobs or os.cpu_count() or 1
     if zip_file:
-        collect_zip(course, assignment, Path(zip_file))
+        collect_zip(course, assignment, Path(zip_file), times_file)
     layout.pick(assignment)
     available = layout.submitted_students(assignment)
     selected = list(students) if students else available

@@ -11,7 +11,7 @@ from .results import ResultStore, Status, apply_scores, read_grades
 
 COLUMNS = ["student_id", "status", "reason", "score", "max_score", "manual_points_pending", "flags",
            "grading_seconds", "graded_at", "submission_sha", "submitted_at", "minutes_late", "extension", "penalty",
-           "score_before_penalty"]
+           "score_before_penalty", "late_days_used", "time_source"]
 
 
 def export_rows(course: Path, assignment: str) -> list[dict]:
@@ -42,6 +42,7 @@ def export_rows(course: Path, assignment: str) -> list[dict]:
             "score_before_penalty": "" if r.score is None else f"{r.score:g}",
             "submitted_at": t.submitted_at, "minutes_late": f"{t.minutes_late:.0f}" if t.minutes_late else "",
             "extension": t.extension, "penalty": f"{penalty:g}" if penalty else "",
+            "late_days_used": t.late_days_used or "", "time_source": t.time_source,
             "max_score": "" if r.max_score is None else f"{r.max_score:g}",
             "manual_points_pending": f"{r.manual_pending:g}" if r.manual_pending else "",
             "flags": "; ".join(r.flags), "grading_seconds": f"{r.seconds:.1f}", "graded_at": r.graded_at,

@@ -19,34 +19,78 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.plugins import LateSubmissionPlugin
-from traitlets import Float
+from traitlets import Float, Integer
 
 from .atomic import write_atomically
 from .layout import Course
 
 
 class PercentPerDay(LateSubmissionPlugin):
-    """Penalty = score x min(cap, percent_per_day x started days late after the grace period) / 100."""
+    """Penalty = score x min(cap, percent_per_day x charged days) / 100, where the charged days are the
+    started days late after the grace period less the student's late-day tokens spent on this submission.
+
+    Tokens (`late_days`, 0: none) are a course-wide allowance per student, spent in the order of the
+    assignments' due dates: a submission uses as many of the tokens left after the earlier assignments as
+    it has days late. So a change on one assignment (an extension, a new due date) can change the penalty
+    of a later one; the kit's commands recompute every assignment after such a change.
+    """
 
     grace_minutes = Float(15.0, help="Minutes after the due date that still count as on time.").tag(config=True)
     percent_per_day = Float(10.0, help="Percent of the notebook's score lost per started day late.").tag(config=True)
     max_percent = Float(100.0, help="Largest penalty, in percent of the score.").tag(config=True)
+    late_days = Integer(0, help="Late-day tokens per student for the whole course; each one excuses one "
+                                "started day late.").tag(config=True)
 
-    def percent(self, total_seconds_late: float) -> float:
-        late = total_seconds_late - 60 * self.grace_minutes
-        if late <= 0:
-            return 0.0
-        return min(self.max_percent, self.percent_per_day * math.ceil(late / 86400))
+    def days_late(self, total_seconds_late: float) -> int:
+        late = (total_seconds_late or 0) - 60 * self.grace_minutes
+        return math.ceil(late / 86400) if late > 0 else 0
+
+    def percent(self, total_seconds_late: float, tokens: int = 0) -> float:
+        return min(self.max_percent, self.percent_per_day * max(0, self.days_late(total_seconds_late) - tokens))
 
     def late_submission_penalty(self, student_id, score, total_seconds_late):
-        return (score or 0.0) * self.percent(total_seconds_late) / 100
+        tokens = self.tokens_for(student_id, total_seconds_late)
+        return (score or 0.0) * self.percent(total_seconds_late, tokens) / 100
+
+    def tokens_for(self, student_id: str, total_seconds_late: float) -> int:
+        """Tokens this submission spends: nbgrader's AssignLatePenalties (the parent) names the assignment
+        and the gradebook."""
+        assignment, db_url = getattr(self.parent, "assignment_id", None), getattr(self.parent, "db_url", None)
+        if not self.late_days or not assignment or not db_url:
+            return 0
+        from nbgrader.api import Gradebook
+
+        with Gradebook(db_url) as gb:
+            left = tokens_left(self, gb, student_id, assignment)
+        return min(left, self.days_late(total_seconds_late))
 
 
-def _policy(course: Path) -> LateSubmissionPlugin:
-    """The plugin the course's nbgrader_config.py configures (nbgrader's own default if none)."""
+def tokens_left(policy: PercentPerDay, gb, student: str, assignment: str) -> int:
+    """Late-day tokens `student` still has when `assignment` comes up, in the order of due dates."""
+    from nbgrader.api import MissingEntry
+
+    left = policy.late_days
+    for a in sorted(gb.assignments, key=_due_order):
+        if a.name == assignment:
+            break
+        try:
+            left -= min(left, policy.days_late(gb.find_submission(a.name, student).total_seconds_late))
+        except MissingEntry:
+            pass
+    return left
+
+
+def _due_order(assignment):
+    return (assignment.duedate is None, assignment.duedate or datetime.datetime.min, assignment.name)
+
+
+def _policy(course: Path, assignment: str | None = None) -> LateSubmissionPlugin:
+    """The plugin the course's nbgrader_config.py configures (nbgrader's own default if none), with a parent
+    that names the assignment and the gradebook the way nbgrader's AssignLatePenalties does."""
     from nbgrader.preprocessors import AssignLatePenalties
 
     preprocessor = AssignLatePenalties(config=Course(course).config)
+    preprocessor.assignment_id, preprocessor.db_url = assignment, Course(course).gradebook_url
     return preprocessor.plugin_class(parent=preprocessor)
 
 
@@ -85,27 +129,34 @@ def extensions_file(course: Path, assignment: str) -> Path:
 
 
 def recompute_penalties(course: Path, assignment: str, students=None) -> list[str]:
-    """Apply the course's late policy again to every graded notebook (or those of `students`), from the
-    gradebook's scores and due dates, exactly as nbgrader's AssignLatePenalties does; returns who changed."""
+    """Apply the course's late policy again to every graded notebook of `assignment` (or of `students`),
+    from the gradebook's scores and due dates, exactly as nbgrader's AssignLatePenalties does; with late-day
+    tokens, to every assignment, since tokens spent here change what is left for the later ones. Returns
+    the students whose penalty changed."""
     from nbgrader.api import Gradebook
 
-    policy = _policy(course)
-    changed = []
-    with Gradebook(Course(course).gradebook_url) as gb:
-        for submission in gb.assignment_submissions(assignment):
-            if students is not None and submission.student.id not in students:
-                continue
-            seconds = submission.total_seconds_late
-            for nb in submission.notebooks:
-                penalty = None
-                if seconds > 0:
-                    penalty = policy.late_submission_penalty(submission.student.id, nb.score, seconds)
-                    penalty = None if penalty is None else min(max(penalty, 0.0), nb.score)
-                if (nb.late_submission_penalty or 0) != (penalty or 0):
-                    changed.append(submission.student.id)
-                nb.late_submission_penalty = penalty
-        gb.db.commit()
-    return sorted(set(changed))
+    url = Course(course).gradebook_url
+    with Gradebook(url) as gb:
+        names = [a.name for a in gb.assignments]
+    tokens = getattr(_policy(course), "late_days", 0)
+    changed = set()
+    for name in (names if tokens else [assignment]):
+        policy = _policy(course, name)
+        with Gradebook(url) as gb:
+            for submission in gb.assignment_submissions(name):
+                if students is not None and submission.student.id not in students:
+                    continue
+                seconds = submission.total_seconds_late
+                for nb in submission.notebooks:
+                    penalty = None
+                    if seconds > 0:
+                        penalty = policy.late_submission_penalty(submission.student.id, nb.score, seconds)
+                        penalty = None if penalty is None else min(max(penalty, 0.0), nb.score or 0.0)
+                    if (nb.late_submission_penalty or 0) != (penalty or 0):
+                        changed.add(submission.student.id)
+                    nb.late_submission_penalty = penalty
+            gb.db.commit()
+    return sorted(changed)
 
 
 @dataclass
@@ -114,21 +165,32 @@ class Lateness:
     minutes_late: float = 0.0
     extension: str = ""
     penalty: float = 0.0
+    late_days_used: int = 0
+    time_source: str = ""  # where an LMS export's time came from (gradekit.lms_times); "" for nbgrader's own
 
 
 def lateness(course: Path, assignment: str) -> dict[str, Lateness]:
-    """Per student with a submission in the gradebook: timestamps, lateness and penalty, as stored."""
+    """Per student with a submission in the gradebook: timestamps, lateness and penalty, as stored, and
+    the late-day tokens this submission spends under the course's policy."""
     from nbgrader.api import Gradebook
 
+    from .lms_times import read_sources
+
+    policy = _policy(course, assignment)
+    sources = read_sources(course, assignment)
     out = {}
     with Gradebook(Course(course).gradebook_url) as gb:
         for submission in gb.assignment_submissions(assignment):
-            ext = submission.extension
-            out[submission.student.id] = Lateness(
+            student, ext, seconds = submission.student.id, submission.extension, submission.total_seconds_late
+            used = 0
+            if getattr(policy, "late_days", 0) and seconds > 0:
+                used = min(tokens_left(policy, gb, student, assignment), policy.days_late(seconds))
+            out[student] = Lateness(
                 submitted_at=submission.timestamp.isoformat(sep=" ", timespec="seconds") if submission.timestamp else "",
-                minutes_late=submission.total_seconds_late / 60,
+                minutes_late=seconds / 60,
                 extension=_describe(ext) if ext else "",
-                penalty=sum(nb.late_submission_penalty or 0.0 for nb in submission.notebooks))
+                penalty=sum(nb.late_submission_penalty or 0.0 for nb in submission.notebooks),
+                late_days_used=used, time_source=sources.get(student, ""))
     return out
 
 

@@ -78,6 +78,7 @@ def _figures(results, folder: Path) -> list[tuple[str, str]]:
 def write_report(course: Path, assignment: str) -> Path:
     folder = Course(course).report(assignment)
     from .late import lateness
+    from .lms_times import MARKER_ONLY
 
     folder.mkdir(parents=True, exist_ok=True)
     results = list(ResultStore(course, assignment).all().values())
@@ -94,10 +95,14 @@ def write_report(course: Path, assignment: str) -> Path:
         for r in results if r.status == Status.FAILED or r.flags)
     images = "".join(f'<figure><img src="{name}" alt="{esc(title)}"><figcaption>{esc(title)}</figcaption></figure>'
                      for name, title in figures)
+    times = sorted(lateness(course, assignment).items())
     late = "".join(
         f"<tr><td>{esc(student)}</td><td>{esc(t.submitted_at)}</td><td>{t.minutes_late:.0f}</td>"
-        f"<td>{esc(t.extension)}</td><td>{t.penalty:g}</td></tr>"
-        for student, t in sorted(lateness(course, assignment).items()) if t.minutes_late or t.extension)
+        f"<td>{esc(t.extension)}</td><td>{t.penalty:g}</td><td>{t.late_days_used or ''}</td></tr>"
+        for student, t in times if t.minutes_late or t.extension)
+    # a time the kit had to infer from an LMS's late marker is for a person to confirm
+    attention += "".join(f"<tr><td>{esc(student)}</td><td>submission time</td><td>{esc(t.time_source)}</td></tr>"
+                         for student, t in times if t.time_source == MARKER_ONLY)
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{esc(assignment)}: class report</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}
@@ -110,7 +115,7 @@ td,th{{border:1px solid #ccc;padding:.2em .6em}}img{{max-width:100%}}</style></h
 <h2>Needs a TA's attention</h2>
 <table><tr><th>student</th><th>status</th><th>reason or flags</th></tr>{attention}</table>
 <h2>Late submissions and extensions</h2>
-<table><tr><th>student</th><th>submitted at (UTC)</th><th>minutes late</th><th>extension</th><th>penalty</th></tr>{late}</table>
+<table><tr><th>student</th><th>submitted at (UTC)</th><th>minutes late</th><th>extension</th><th>penalty</th><th>late days used</th></tr>{late}</table>
 {images}
 </body></html>
 """

@@ -1,13 +1,20 @@
 """Due dates, extensions and the late policy (gradekit/late.py), on the tiny warm-up assignment: a late
 submission loses points through nbgrader's own AssignLatePenalties, an extension removes the penalty at once
-and a regrade keeps it removed, and the export shows when, how late, the extension and the penalty."""
+and a regrade keeps it removed, late-day tokens are spent in the order of due dates, an LMS zip's times
+and late markers become submission times (gradekit/lms_times.py), and the export shows when, how late,
+the extension and the penalty."""
 from __future__ import annotations
 
 import csv
+import datetime
+import zipfile
 
+import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
 from gradekit.late import PercentPerDay
+from gradekit.lms_times import MARKER_ONLY
 from gradekit.submissions import submission_with_edits, write_submission
 
 from test_second_assignment import ASSIGNMENT, gradekit, warmup_course
@@ -69,3 +76,53 @@ def test_late_submission_extension_and_regrade(course):
 def test_a_bad_date_says_what_to_write(course):
     out = gradekit(course, "due", ASSIGNMENT, "--at", "next friday")
     assert out.returncode == 1 and "--at 'next friday'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_late_day_tokens_are_spent_in_the_order_of_due_dates(course):
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write("\nc.PercentPerDay.late_days = 2\n")
+    folder = write_submission(course, ASSIGNMENT, "late", submission_with_edits(course, ASSIGNMENT, ["warmup"]))
+    (folder / "timestamp.txt").write_text("2026-12-03 12:00:00.000000 UTC")  # two started days late
+    assert gradekit(course, "due", ASSIGNMENT, "--at", "2026-12-01 23:59").returncode == 0
+    out = gradekit(course, "grade", "--jobs", "1", "--no-feedback")
+    assert out.returncode == 0, out.stdout + out.stderr
+    late = rows(course)["late"]
+    assert (late["score"], late["penalty"], late["late_days_used"]) == ("3", "", "2"), "both days excused"
+
+    # an earlier assignment, one day late, spends one of the two tokens first
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.update_or_create_assignment("earlier", duedate=datetime.datetime(2026, 11, 20, 12))
+        gb.update_or_create_student("late")
+        gb.add_submission("earlier", "late", timestamp=datetime.datetime(2026, 11, 21, 8))
+    out = gradekit(course, "due", ASSIGNMENT, "--at", "2026-12-01 23:59")  # recomputes every assignment
+    assert out.returncode == 0 and "late penalties changed for: late" in out.stdout, out.stdout + out.stderr
+    late = rows(course)["late"]
+    assert (late["score"], late["penalty"], late["late_days_used"]) == ("2.7", "0.3", "1"), late
+
+
+def test_a_zip_takes_its_times_from_the_lms(course, tmp_path):
+    notebook = nbformat.writes(submission_with_edits(course, ASSIGNMENT, ["warmup"])["warmup"])
+    export = tmp_path / "submissions.zip"
+    with zipfile.ZipFile(export, "w") as z:  # Canvas's names: login_[late_]userid_submissionid_file
+        z.writestr("alice_101_9001_warmup.ipynb", notebook)
+        z.writestr("bob_late_102_9002_warmup.ipynb", notebook)
+        z.writestr("carol_late_103_9003_warmup.ipynb", notebook)
+    times = tmp_path / "times.csv"
+    times.write_text("student_id,submitted_at\ncarol,2026-12-03T13:00+01:00\n")
+    assert gradekit(course, "due", ASSIGNMENT, "--at", "2026-12-01 23:59").returncode == 0
+    out = gradekit(course, "grade", "--jobs", "2", "--no-feedback", "--zip", str(export), "--times", str(times))
+    assert out.returncode == 0, out.stdout + out.stderr
+    graded = rows(course)
+    assert (graded["alice"]["minutes_late"], graded["alice"]["score"]) == ("", "3"), "no marker, no time: on time"
+    bob = graded["bob"]  # the marker proves lateness but no time: the least it proves, inside the grace period
+    assert (bob["minutes_late"], bob["penalty"], bob["score"], bob["time_source"]) == ("1", "", "3", MARKER_ONLY)
+    carol = graded["carol"]  # 12:00 UTC on Dec 3rd: two started days
+    assert (carol["submitted_at"][:16], carol["penalty"], carol["time_source"]) == \
+        ("2026-12-03 12:00", "0.6", "submission_times.csv"), carol
+    report = (course / "grading" / ASSIGNMENT / "report" / "report.html").read_text()
+    assert f"<td>bob</td><td>submission time</td><td>{MARKER_ONLY}</td>" in report
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("login,when\ncarol,yesterday\n")
+    out = gradekit(course, "grade", "--zip", str(export), "--times", str(bad))
+    assert out.returncode == 1 and "needs the columns student_id and submitted_at" in out.stderr, out.stderr
