@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     ck = sub.add_parser("check", help="students: run a notebook's visible tests; exit 1 if any fails")
     ck.add_argument("notebook")
     ck.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    command("similarity", "flag pairs of submissions to compare by hand (code, and outputs with different seeds); "
+                          "scores are not changed")
     for name in ("export", "report"):
         command(name, f"rewrite the grading {name} from stored results")
     lm = command("lms", "fill an assignment column of the LMS's gradebook export from the current grades")
@@ -107,6 +109,14 @@ def main(argv=None) -> int:
 
         print((write_export if args.command == "export" else write_report)(
             course, Course(course).pick(args.assignment)))
+        return 0
+    if args.command == "similarity":
+        from .report import write_report
+        from .similarity import describe, run
+
+        assignment = Course(course).pick(args.assignment)
+        print(describe(run(course, assignment)))
+        print(f"report: {write_report(course, assignment)}")
         return 0
     if args.command in ("due", "extension", "extensions"):
         return late_command(course, Course(course).pick(args.assignment), args)

@@ -5,6 +5,8 @@ The generic commands learn about one assignment only from it (and from its noteb
   draw(notebook, k) -> [Edit], the k-th redraw of everything the instructions leave free (strength);
 - kit/demo.py: sample_edits() -> {student: [Edit]}, the demo's buggy samples;
 - kit/bugs.py: BUGS, the catalogue of classic mistakes (gradekit.submissions.Bug), for benchmarks;
+- kit/similarity.py: SEED_PATTERN, a regular expression whose group is the seed a notebook sets
+  (gradekit.similarity compares the outputs of submissions whose seeds differ); MARGIN to override;
 anything else in it (test galleries, the assignment's own benchmarks) is the assignment's business. An
 assignment without a kit is graded, checked and measured all the same, with fewer samples.
 """

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import trusted
+from . import similarity, trusted
 from .course import run_nbgrader
 from .export import write_export
 from .findings import NotebookFindings
@@ -221,6 +221,10 @@ def grade(course: Path, assignment: str, students=None, jobs=None, limits: Limit
             bar.write(status_line(result), file=out)
             bar.update()
 
+    try:  # flags for a person; a failure here must not cost the batch its export and report
+        print(similarity.describe(similarity.run(course, assignment)), file=out)
+    except Exception as err:  # noqa: BLE001
+        print(f"similarity: not computed ({type(err).__name__}: {err})", file=out)
     export = write_export(course, assignment)
     report = write_report(course, assignment)
     counts = {}

@@ -79,6 +79,7 @@ def write_report(course: Path, assignment: str) -> Path:
     folder = Course(course).report(assignment)
     from .late import lateness
     from .lms_times import MARKER_ONLY
+    from .similarity import stored_flags
 
     folder.mkdir(parents=True, exist_ok=True)
     results = list(ResultStore(course, assignment).all().values())
@@ -103,6 +104,11 @@ def write_report(course: Path, assignment: str) -> Path:
     # a time the kit had to infer from an LMS's late marker is for a person to confirm
     attention += "".join(f"<tr><td>{esc(student)}</td><td>submission time</td><td>{esc(t.time_source)}</td></tr>"
                          for student, t in times if t.time_source == MARKER_ONLY)
+    # similar pairs: for a person to compare; no score depends on them
+    attention += "".join(
+        f"<tr><td>{esc(f.a)} and {esc(f.b)}</td><td>similar {esc(f.signal)}</td><td>{esc(f.detail)}"
+        + (f"<pre>{esc(chr(10).join(f.lines))}</pre>" if f.lines else "") + "</td></tr>"
+        for f in stored_flags(course, assignment))
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{esc(assignment)}: class report</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}

@@ -46,4 +46,12 @@ def test_the_readme_ta_steps_work_verbatim_on_a_fresh_clone(tmp_path):
     assert rows["alice"]["status"] == "needs_manual", rows
     assert rows["alice"]["score"] == "74" and rows["alice"]["manual_points_pending"] == "4", rows
     assert rows["alice"]["flags"] == "", rows
+    # the course operations: an extension makes bob's late-marked work on time, carol's costs a started day
+    bob, carol = rows["bob"], rows["carol"]
+    assert (bob["extension"], bob["minutes_late"], bob["penalty"]) == ("2 days", "", ""), bob
+    assert (carol["time_source"], carol["minutes_late"], carol["penalty"]) == ("submission_times.csv", "721", "7.4"), carol
+    with open(clone / "grading" / "assignment1" / "canvas_import.csv") as f:
+        lms = {row[3]: row for row in csv.reader(f)}
+    assert set(lms) >= {"alice", "bob", "carol", "dan"} and lms["carol"][-1] == "", "blank until graded by hand"
+    assert "dan" in out.stdout and "needs manual" in out.stdout.replace("_", " "), out.stdout[-2000:]
     assert "Traceback" not in out.stderr and "WARNING" not in out.stdout + out.stderr, out.stderr[-2000:]
