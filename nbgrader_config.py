@@ -72,6 +72,8 @@ c.SandboxedKernelManager.hidden_paths = [c.CourseDirectory.root,
                                          os.path.dirname(os.path.dirname(os.path.abspath(gradekit.__file__)))]
 c.SandboxedKernelManager.memory_mb = 8192  # address space; the batch command also limits resident memory
 c.SandboxedKernelManager.file_mb = 200  # largest file a notebook may write
+c.SandboxedKernelManager.processes = 512  # processes and threads of one kernel (a fork bomb): a pids cgroup as root,
+# RLIMIT_NPROC in the kernel's user namespace otherwise
 
 # Feedback for students keeps the hidden tests hidden: no source, traceback or printed value of a hidden
 # test, only which test failed, its points and the instructor's hint (# HINT: lines in the hidden block).

@@ -36,9 +36,10 @@ class SandboxedKernelManager(AsyncKernelManager):
     memory_mb = Integer(8192, help="Address-space limit of the kernel (MB); 0: none.").tag(config=True)
     file_mb = Integer(200, help="Largest file the kernel may write (MB); 0: none.").tag(config=True)
     open_files = Integer(1024, help="Open files limit of the kernel; 0: none.").tag(config=True)
-    processes = Integer(0, help="RLIMIT_NPROC of the kernel; 0: none. Linux counts every process of the "
-                                "user (and ignores the limit for root), so set it only when grading as a "
-                                "dedicated unprivileged user.").tag(config=True)
+    processes = Integer(512, help="Most processes and threads the kernel and everything it starts may have "
+                                  "at once; 0: no limit. As root: a pids cgroup of its own; otherwise "
+                                  "RLIMIT_NPROC inside the kernel's user namespace (it counts only that "
+                                  "namespace's processes). Without either, no limit, logged once.").tag(config=True)
 
     def _sandboxed(self) -> bool:
         return self.enabled and namespaces_available()
@@ -58,6 +59,21 @@ class SandboxedKernelManager(AsyncKernelManager):
                              "only and can read files outside their folder")
         return await super()._async_pre_start_kernel(**kw)
 
+    def _process_cap(self) -> list[str]:
+        """The sandbox's option that bounds the kernel's processes (a fork bomb), or none."""
+        if not self.processes or not self._sandboxed():
+            return self._no_cap("no namespaces")
+        if os.geteuid() != 0:  # in the kernel's own user namespace, RLIMIT_NPROC counts only its processes
+            return [f"--processes={self.processes}"]
+        self._cgroup = sandbox.new_pids_cgroup(self.processes)  # Linux exempts root from RLIMIT_NPROC
+        return [f"--cgroup={self._cgroup}"] if self._cgroup else self._no_cap("no writable pids cgroup")
+
+    def _no_cap(self, why: str) -> list[str]:
+        if self.processes and not getattr(SandboxedKernelManager, "_warned_processes", False):
+            SandboxedKernelManager._warned_processes = True
+            self.log.warning(f"gradekit: student kernels get no process limit here ({why})")
+        return []
+
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
         if not self.enabled:
@@ -65,7 +81,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         cwd = (self._launch_args or {}).get("cwd") or "."
         # the worker's pid: a kernel started while its worker is being killed exits instead of living on
         wrapper = [sys.executable, sandbox.__file__, f"--parent-pid={os.getpid()}", f"--memory-mb={self.memory_mb}",
-                   f"--file-mb={self.file_mb}", f"--open-files={self.open_files}", f"--processes={self.processes}"]
+                   f"--file-mb={self.file_mb}", f"--open-files={self.open_files}", *self._process_cap()]
         if self._sandboxed():
             matplotlib_cache = Path.home() / ".cache" / "matplotlib"  # read-only; seeds the kernel's own
             wrapper += [f"--writable={cwd}", f"--writable={self._ipc_dir}", f"--keep={sys.prefix}",
@@ -79,3 +95,6 @@ class SandboxedKernelManager(AsyncKernelManager):
         await super()._async_cleanup_resources(restart)
         if getattr(self, "_ipc_dir", None) and not restart:
             shutil.rmtree(self._ipc_dir, ignore_errors=True)
+        if getattr(self, "_cgroup", None) and not restart:
+            sandbox.remove_pids_cgroup(self._cgroup)
+            self._cgroup = None

@@ -14,7 +14,9 @@ namespaces (root, or unprivileged user namespaces) the kernel gets:
 - its own PID namespace with a fresh /proc: it cannot see or signal other processes, and every process
   it spawns dies with it;
 - no capabilities, and no way to gain any (setpriv), so it cannot undo the mounts;
-- resource limits (--memory-mb address space, --file-mb largest file, --open-files, --processes).
+- resource limits (--memory-mb address space, --file-mb largest file, --open-files), and a cap on its
+  processes: --processes sets RLIMIT_NPROC inside its user namespace (unprivileged graders), --cgroup
+  puts it in a pids cgroup made for it (root, whom Linux exempts from RLIMIT_NPROC).
 
 Without namespaces it applies the resource limits only and says so on stderr. This file must not import
 the gradekit package: it runs before the kernel, from its path, after the kit's folder is hidden.
@@ -29,6 +31,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 INNER = "--inner"
 
@@ -42,6 +45,7 @@ def parse(argv):
     parser.add_argument("--file-mb", type=int, default=0)
     parser.add_argument("--open-files", type=int, default=0)
     parser.add_argument("--processes", type=int, default=0)
+    parser.add_argument("--cgroup", help="a pids cgroup folder to join before anything else starts")
     parser.add_argument("--parent-pid", type=int, default=0, help="the process starting the kernel")
     parser.add_argument("--no-namespaces", action="store_true")
     parser.add_argument(INNER, action="store_true")
@@ -161,6 +165,76 @@ def limit(args) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
+PIDS_HIERARCHIES = ("/sys/fs/cgroup", "/sys/fs/cgroup/pids")  # cgroup v2, then v1's pids controller
+CGROUP_PARENT = "gradekit"
+
+
+def _pids_root() -> str | None:
+    v2, v1 = PIDS_HIERARCHIES
+    controllers = os.path.join(v2, "cgroup.controllers")
+    if os.path.isfile(controllers) and "pids" in open(controllers).read().split() and os.access(v2, os.W_OK):
+        return v2
+    if os.path.isfile(os.path.join(v1, "cgroup.procs")) and os.access(v1, os.W_OK):
+        return v1
+    return None
+
+
+def pids_cgroup_available() -> bool:
+    return _pids_root() is not None
+
+
+def new_pids_cgroup(max_tasks: int) -> str | None:
+    """A new cgroup that holds at most `max_tasks` processes and threads, or None where none can be made.
+    Empty ones left by killed graders (older than a minute) are removed on the way."""
+    root = _pids_root()
+    if root is None:
+        return None
+    parent = os.path.join(root, CGROUP_PARENT)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        if os.path.isfile(os.path.join(root, "cgroup.controllers")):  # v2: let the children use pids
+            with open(os.path.join(parent, "cgroup.subtree_control"), "w") as f:
+                f.write("+pids")
+        for entry in os.scandir(parent):
+            if entry.is_dir() and entry.name.startswith("k-") and time.time() - entry.stat().st_mtime > 60:
+                remove_pids_cgroup(entry.path, kill=False, attempts=1)  # in use: stays
+        folder = os.path.join(parent, f"k-{os.getpid()}-{time.time_ns()}")
+        os.mkdir(folder)
+        with open(os.path.join(folder, "pids.max"), "w") as f:
+            f.write(str(max_tasks))
+        return folder
+    except OSError:
+        return None
+
+
+def remove_pids_cgroup(folder: str, kill: bool = True, attempts: int = 50) -> None:
+    """Remove a kernel's cgroup; with `kill`, first end what is left in it."""
+    try:
+        if kill:
+            with open(os.path.join(folder, "cgroup.procs")) as f:
+                for pid in f.read().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)
+                    except OSError:
+                        pass
+        for _ in range(attempts):
+            try:
+                os.rmdir(folder)
+                return
+            except OSError:
+                time.sleep(0.1)
+    except OSError:
+        pass
+
+
+def join_cgroup(folder: str) -> None:
+    try:
+        with open(os.path.join(folder, "cgroup.procs"), "w") as f:
+            f.write(str(os.getpid()))
+    except OSError as err:
+        print(f"gradekit sandbox: no process limit ({err})", file=sys.stderr)
+
+
 def die_with_parent(parent_pid: int = 0) -> None:
     """Linux: get SIGKILL when the parent process dies, so a killed grader leaves nothing running.
 
@@ -181,6 +255,8 @@ def main(argv=None) -> int:
     cwd = os.getcwd()
     if not args.inner:
         die_with_parent(args.parent_pid)
+        if args.cgroup:
+            join_cgroup(args.cgroup)  # before unshare: every process of the kernel is counted
     if not args.inner and not args.no_namespaces:
         # Re-run this script inside new namespaces; unshare forwards the kernel's signals and exit code.
         os.execvp("unshare", namespace_prefix() + [sys.executable, os.path.abspath(__file__), INNER]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
+import re
 import subprocess
 import sys
 import time
@@ -17,9 +19,11 @@ import psutil
 import pytest
 
 from gradekit.course import nbgrader_env, sandbox_course
+from gradekit.layout import Course
 from gradekit.results import read_grades
 from gradekit.suspicious import notebook_flags
 from gradekit.kernel import namespaces_available
+from gradekit.sandbox import pids_cgroup_available
 from gradekit.submissions import submission_with_edits, write_submission
 
 from assignment1_kit import (ALTERNATIVES, ASSIGNMENT, BUGS, EVIDENCE, ROOT, TRICKS, honest_twins,
@@ -29,6 +33,9 @@ TIMEOUT_S = 60  # wall time per submission: the correct one needs about 25 s her
 SANDBOXED = namespaces_available()
 needs_sandbox = pytest.mark.skipif(not SANDBOXED, reason="Linux namespaces unavailable on this machine: "
                                                          "the kernel sandbox falls back to resource limits")
+# the fork bomb is graded only where the kernel's processes are capped (gradekit/kernel.py)
+PROCESS_CAP = SANDBOXED and (os.geteuid() != 0 or pids_cgroup_available())
+GRADED_TRICKS = [t for t in TRICKS if t.name != "fork-bomb" or PROCESS_CAP]
 
 
 def _fingerprint(course):
@@ -43,7 +50,7 @@ def _fingerprint(course):
 def hostile(tmp_path_factory):
     course = sandbox_course(tmp_path_factory.mktemp("hostile"), ROOT, ASSIGNMENT)
     write_submission(course, ASSIGNMENT, "correct", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy", "2_mlp_pytorch"]))
-    for trick in TRICKS:
+    for trick in GRADED_TRICKS:
         write_hostile(course, trick, f"h-{trick.name}")
     for student, notebooks in honest_twins(course).items():
         write_submission(course, ASSIGNMENT, student, notebooks)
@@ -63,7 +70,7 @@ def hostile(tmp_path_factory):
 
 def test_the_batch_finishes_and_reports_every_submission(hostile):
     assert "done:" in hostile["proc"].stdout, hostile["proc"].stdout[-3000:] + hostile["proc"].stderr[-3000:]
-    assert set(hostile["rows"]) == ({"correct"} | {f"h-{t.name}" for t in TRICKS}
+    assert set(hostile["rows"]) == ({"correct"} | {f"h-{t.name}" for t in GRADED_TRICKS}
                                     | {f"twin-{t.base}" for t in TRICKS if t.base})
 
 
@@ -79,7 +86,7 @@ def _tests(hostile, student):
             for t, v in g.autograded.items()}
 
 
-@pytest.mark.parametrize("trick", TRICKS, ids=lambda t: t.name)
+@pytest.mark.parametrize("trick", GRADED_TRICKS, ids=lambda t: t.name)
 def test_no_trick_earns_a_point(hostile, trick):
     row = hostile["rows"][f"h-{trick.name}"]
     if trick.expect == "failed" or trick.expect == "either" and row["status"] == "failed":
@@ -98,7 +105,7 @@ def test_no_trick_earns_a_point(hostile, trick):
         assert not earned, f"{trick.name} earned points: {earned}"
 
 
-@pytest.mark.parametrize("trick", [t for t in TRICKS if t.code or t.edit_cells], ids=lambda t: t.name)
+@pytest.mark.parametrize("trick", [t for t in GRADED_TRICKS if t.code or t.edit_cells], ids=lambda t: t.name)
 def test_every_trick_is_visible_to_a_ta(hostile, trick):
     row = hostile["rows"][f"h-{trick.name}"]
     visible = [f for f in row["flags"].split("; ") if f and not f.startswith("missing notebook")]
@@ -133,6 +140,15 @@ def test_no_process_outlives_its_submission(hostile):
                  if p.info["cmdline"] and (p.info["cmdline"][:2] == ["sleep", "987"]
                                            or "os.utime('.')" in " ".join(p.info["cmdline"]))]
     assert not leftovers, leftovers
+
+
+@pytest.mark.skipif(not PROCESS_CAP, reason="no process cap here: neither a writable pids cgroup (as root) nor "
+                                            "user namespaces (as another user)")
+def test_a_fork_bomb_stops_at_the_kernels_process_cap(hostile):
+    evidence = (hostile["course"] / "autograded" / "h-fork-bomb" / ASSIGNMENT / EVIDENCE).read_text()
+    forked, stop = re.match(r"forked (\d+), then (\w+)", evidence).groups()
+    cap = Course(hostile["course"]).config.SandboxedKernelManager.processes
+    assert stop == "BlockingIOError" and int(forked) < cap, evidence
 
 
 def test_tampering_is_flagged_with_what_it_did(hostile):

@@ -2,16 +2,17 @@
 gradebook, each actor through the hub as themselves with their own token.
 
 The instructor generates and releases assignment1 in formgrader; three students fetch it in the
-Assignment List, one fills in the solution, one a classic bug, one nothing, and each submits; the TA
-collects in formgrader, grades the batch with the kit as the unprivileged `ta` account (sandbox on),
-grades the written answer in formgrader, generates and releases feedback; each student fetches their own
-feedback. Students cannot reach another student's server, formgrader, the course folder, the gradebook's
+Assignment List, one fills in the solution, one a classic bug, one nothing but a fork bomb, and each
+submits; the TA collects in formgrader, grades the batch with the kit as the unprivileged `ta` account
+(sandbox on, the bomb stopped at the kernel's process cap), grades the written answer in formgrader,
+generates and releases feedback; each student fetches their own feedback. Students cannot reach another student's server, formgrader, the course folder, the gradebook's
 address, the exchange's inbox or this checkout's instructor files.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -26,12 +27,13 @@ import pytest
 from gradekit.course import nbgrader_env
 from gradekit.submissions import grade_id, is_solution_cell, submission_with_edits
 
-from assignment1_kit import ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named
+from assignment1_kit import ASSIGNMENT, KIT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named
 
 HUB_DIR = ROOT / "deploy" / "hub"
 PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
 # this environment's Python by a path the accounts may traverse (not through grader_tests/, closed to them)
 PYTHON = os.path.normpath(os.path.abspath(sys.executable))
+FORK_BOMB = next(t for t in KIT.hostile.TRICKS if t.name == "fork-bomb")
 
 
 def _missing() -> str | None:
@@ -181,6 +183,9 @@ def test_the_semester_loop(hub):
         if edits is not None:  # the work: the reference solution in the stubs, then the bug's edits
             for name, nb in submission_with_edits(d.course, ASSIGNMENT, NOTEBOOKS, edits).items():
                 student.put_notebook(f"{ASSIGNMENT}/{name}.ipynb", nb)
+        else:  # nothing done, but a fork bomb where the first answer goes
+            for name, nb in KIT.hostile.hostile_submission(d.course, FORK_BOMB).items():
+                student.put_notebook(f"{ASSIGNMENT}/{name}.ipynb", nb)
         if student is good:  # the sandbox must hide the course folder from the kernel, even as the TA
             nb = student.get_notebook(f"{ASSIGNMENT}/{NUMPY}.ipynb")
             nb.cells.append(nbformat.v4.new_code_cell(
@@ -198,6 +203,9 @@ def test_the_semester_loop(hub):
     owner = {p.owner() for p in (d.course / "autograded").rglob("*.ipynb")}
     logs = "".join(p.read_text()[-3000:] for p in sorted((d.course / "grading").rglob("*.log"))[:1])
     assert owner == {d.ta}, f"grading ran as {owner}, not as the TA's account: {graded.stdout[-2000:]}{logs}"
+    bomb = (d.course / "autograded" / blank.name / ASSIGNMENT / KIT.hostile.EVIDENCE).read_text()
+    forked, stop = re.match(r"forked (\d+), then (\w+)", bomb).groups()
+    assert stop == "BlockingIOError" and int(forked) < 512, f"the TA's kernels have no process cap: {bomb}"
     autograded = nbformat.read(d.course / "autograded" / good.name / ASSIGNMENT / f"{NUMPY}.ipynb", 4)
     outputs = "".join(o.get("text", "") for c in autograded.cells if c.cell_type == "code" for o in c.outputs)
     assert "course sources hidden" in outputs, "the kernel graded as the TA saw the course's sources"

@@ -157,6 +157,21 @@ for _ in range(8):
 subprocess.Popen([sys.executable, "-c", "import time, os\nwhile True:\n    time.sleep(0.5)\n    os.utime('.')"],
                  start_new_session=True)
 '''),
+    Trick("fork-bomb", "exhaust the machine's processes (fork bomb)", r'''
+import os, time
+_forked = 0
+try:
+    while _forked < 1500:  # bounded all the same: the test grades it only where a cap applies
+        if os.fork() == 0:
+            time.sleep(20)
+            os._exit(0)
+        _forked += 1
+except OSError as _err:
+    _stop = type(_err).__name__
+else:
+    _stop = "no limit"
+open("evidence.txt", "w").write(f"forked {_forked}, then {_stop}\n")
+'''),
     Trick("read-instructor-files", "read instructor files (source/, solutions/)", _SOLVE_FROM_SOURCE),
     Trick("write-instructor-files", "write instructor files (source/, the gradebook, startup scripts)",
           _OVERWRITE_INSTRUCTOR_FILES),
