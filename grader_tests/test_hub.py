@@ -10,6 +10,7 @@ address, the exchange's inbox or this checkout's instructor files.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -28,6 +29,7 @@ from gradekit.course import nbgrader_env
 from gradekit.submissions import grade_id, is_solution_cell, submission_with_edits
 
 from assignment1_kit import ASSIGNMENT, KIT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named
+from browser.conftest import CHROMIUM, Shots
 
 HUB_DIR = ROOT / "deploy" / "hub"
 PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -43,6 +45,10 @@ def _missing() -> str | None:
         return "root, to create the course's accounts"
     if not PROXY.exists():
         return "configurable-http-proxy (npm ci --prefix deploy/hub)"
+    if not CHROMIUM:
+        return "Debian's chromium (apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package (pip install -r requirements.txt)"
     return postgres_server.missing()
 
 
@@ -111,6 +117,56 @@ class Hub:
         return self.log.read_text()[-4000:] if self.log.exists() else "(no hub log)"
 
 
+class Screens:
+    """Each actor in Chromium, logged in through the hub's login page with their own password; a numbered
+    screenshot of every step (grader_tests/output/browser/hub-semester/), named after actor and step."""
+
+    def __init__(self, browser, hub):
+        self.browser, self.hub, self.shots = browser, hub, Shots("hub-semester")
+        self.pages = {}
+
+    def login(self, name: str):
+        context = self.browser.new_context(viewport={"width": 1400, "height": 900})
+        context.set_default_timeout(90_000)
+        page = context.new_page()
+        page.goto(f"{self.hub.url}/hub/login")
+        page.fill("input[name=username]", name)
+        page.fill("input[name=password]", self.hub.deployment.passwords[name])
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"**/user/{name}/**")
+        self.pages[name] = page
+        return page
+
+    def shot(self, name: str, step: str) -> None:
+        self.shots(self.pages[name], f"{name.split('gk', 1)[-1][4:] or name}-{step}")
+
+    def lab_panel(self, name: str, menu_item: str):
+        """Open a panel of nbgrader's JupyterLab extension from its menu."""
+        from playwright.sync_api import expect
+
+        page = self.pages[name]
+        page.goto(f"{self.hub.url}/user/{name}/lab?reset")
+        page.locator("#jp-main-dock-panel").wait_for(timeout=120_000)
+        page.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+        page.get_by_role("menuitem", name=menu_item, exact=True).click()
+        expect(page.locator("#nbgrader-assignment-list" if menu_item == "Assignment List" else "#formgrader")
+               ).to_be_visible(timeout=60_000)
+        return page
+
+
+@pytest.fixture(scope="module")
+def screens(hub):
+    from playwright.sync_api import sync_playwright
+
+    home = Path(tempfile.mkdtemp(prefix="chromium-"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"],
+                                    env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+        yield Screens(browser, hub)
+        browser.close()
+    shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def hub():
     import postgres_server
@@ -160,24 +216,35 @@ def hub():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_the_semester_loop(hub):
+def test_the_semester_loop(hub, screens):
+    from playwright.sync_api import expect
+
     d = hub.deployment
     prof, ta = hub.actor(d.instructor), hub.actor(d.ta)
     good, buggy, blank = (hub.actor(name) for name in d.students)
-    course = {"course_id": "deep-learning-101", "assignment_id": ASSIGNMENT}
 
     # instructor: generate and release in formgrader
+    page = screens.login(prof.name)
     generated = prof.ok(f"formgrader/api/assignment/{ASSIGNMENT}/assign", "POST", step="generate")
     assert generated["success"], generated
     released = prof.ok(f"formgrader/api/assignment/{ASSIGNMENT}/release", "POST", step="release")
     assert released["success"], released
+    page.goto(f"{hub.url}/user/{prof.name}/formgrader/manage_assignments")
+    expect(page.locator("tr", has_text=ASSIGNMENT).first).to_be_visible()
+    screens.shot(prof.name, "formgrader-released")
 
-    # students: fetch in the Assignment List, work, submit
+    # students: fetch in the Assignment List, work, submit in the Assignment List
     bug = bug_named("bias_grad_mean")
     for student, edits in ((good, ()), (buggy, bug.edits), (blank, None)):
-        listed = student.ok("assignments", params={"course_id": course["course_id"]}, step="list assignments")
-        assert any(a["assignment_id"] == ASSIGNMENT for a in listed["value"]), listed
-        student.ok("assignments/fetch", "POST", step="fetch", data=course)
+        screens.login(student.name)
+        page = screens.lab_panel(student.name, "Assignment List")
+        released_row = page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
+        expect(released_row).to_be_visible(timeout=60_000)
+        screens.shot(student.name, "assignment-list")
+        released_row.get_by_role("button", name="Fetch").click()
+        fetched_row = page.locator("#fetched_assignments_list .list_item", has_text=ASSIGNMENT).first
+        expect(fetched_row).to_be_visible(timeout=60_000)
+        screens.shot(student.name, "fetched")
         fetched = {name: student.get_notebook(f"{ASSIGNMENT}/{name}.ipynb") for name in NOTEBOOKS}
         assert all(grade_id(c) for nb in fetched.values() for c in nb.cells if is_solution_cell(c)), "not the release"
         if edits is not None:  # the work: the reference solution in the stubs, then the bug's edits
@@ -192,10 +259,13 @@ def test_the_semester_loop(hub):
                 f"import os\nprint('course sources', 'VISIBLE' if os.path.exists({str(d.course / 'source')!r}) "
                 "else 'hidden')"))
             student.put_notebook(f"{ASSIGNMENT}/{NUMPY}.ipynb", nb)
-        submitted = student.ok("assignments/submit", "POST", step="submit", data=course)
-        assert "success" not in submitted or submitted["success"], submitted
+        fetched_row.get_by_role("button", name="Submit").click()
+        expect(page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).first
+               ).to_be_visible(timeout=60_000)
+        screens.shot(student.name, "submitted")
 
     # TA: collect in formgrader, grade with the kit as the `ta` account, grade the written answer by hand
+    page = screens.login(ta.name)
     collected = ta.ok(f"formgrader/api/assignment/{ASSIGNMENT}/collect", "POST", step="collect")
     assert collected["success"], collected
     graded = ta.as_user(PYTHON, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", "2", cwd=d.course)
@@ -203,7 +273,9 @@ def test_the_semester_loop(hub):
     owner = {p.owner() for p in (d.course / "autograded").rglob("*.ipynb")}
     logs = "".join(p.read_text()[-3000:] for p in sorted((d.course / "grading").rglob("*.log"))[:1])
     assert owner == {d.ta}, f"grading ran as {owner}, not as the TA's account: {graded.stdout[-2000:]}{logs}"
-    bomb = (d.course / "autograded" / blank.name / ASSIGNMENT / KIT.hostile.EVIDENCE).read_text()
+    evidence = d.course / "autograded" / blank.name / ASSIGNMENT / KIT.hostile.EVIDENCE
+    assert evidence.exists(), f"the fork bomb left no evidence: {graded.stdout[-3000:]}"
+    bomb = evidence.read_text()
     forked, stop = re.match(r"forked (\d+), then (\w+)", bomb).groups()
     assert stop == "BlockingIOError" and int(forked) < 512, f"the TA's kernels have no process cap: {bomb}"
     autograded = nbformat.read(d.course / "autograded" / good.name / ASSIGNMENT / f"{NUMPY}.ipynb", 4)
@@ -222,18 +294,37 @@ def test_the_semester_loop(hub):
                       data=json.dumps({"manual_score": 3}))
     assert scores[good.name] == {NUMPY: 49, TORCH: 25}, scores
     assert scores[buggy.name][NUMPY] < 49 and scores[blank.name] == {NUMPY: 0, TORCH: 0}, scores
+    page.goto(f"{hub.url}/user/{ta.name}/formgrader/manage_submissions/{ASSIGNMENT}")
+    expect(page.locator("tr", has_text=good.name).first).to_contain_text("77 / 78")
+    screens.shot(ta.name, "formgrader-graded")
     for step in ("generate_feedback", "release_feedback"):
         out = ta.ok(f"formgrader/api/assignment/{ASSIGNMENT}/{step}", "POST", step=step)
         assert out["success"], out
 
-    # each student fetches their own feedback: score and hints, no hidden test
+    # each student fetches their own feedback in the Assignment List: score and hints, no hidden test
     for student, expected in ((good, "49.0 / 49.0"), (buggy, "test_linear_backward"), (blank, "0.0 / 49.0")):
-        student.ok("assignments/fetch_feedback", "POST", step="fetch feedback", data=course)
-        folder = student.ok(f"api/contents/{ASSIGNMENT}/feedback", step="list feedback")["content"]
+        page = screens.lab_panel(student.name, "Assignment List")
+        page.locator("#submitted_assignments_list").get_by_role("button", name="Fetch Feedback").first.click()
+        folder = []
+        for _ in range(120):
+            folder = student.ok(f"api/contents/{ASSIGNMENT}/feedback", step="list feedback")["content"]
+            if folder:
+                break
+            time.sleep(0.5)
         assert folder, f"{student.name} got no feedback"
+        screens.shot(student.name, "feedback-fetched")
         pages = student.ok(f"api/contents/{folder[0]['path']}", step="open feedback")["content"]
         html = "".join(student.ok(f"api/contents/{p['path']}")["content"] for p in pages)
         assert expected in html and "BEGIN HIDDEN TESTS" not in html, (student.name, expected)
+        page.goto(f"{hub.url}/user/{student.name}/files/{folder[0]['path']}/{NUMPY}.html")
+        expect(page.get_by_text(expected).first).to_be_visible()
+        screens.shot(student.name, "feedback")
+
+    # what students must not reach, in the browser
+    page = screens.pages[good.name]
+    page.goto(f"{hub.url}/user/{buggy.name}/lab")
+    expect(page.get_by_text("403").first).to_be_visible()
+    screens.shot(good.name, "another-students-server-refused")
 
     # what students must not reach
     assert good.server("api/contents", user=buggy.name).status_code in (403, 404), "another student's server"

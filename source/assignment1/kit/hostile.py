@@ -158,13 +158,15 @@ subprocess.Popen([sys.executable, "-c", "import time, os\nwhile True:\n    time.
                  start_new_session=True)
 '''),
     Trick("fork-bomb", "exhaust the machine's processes (fork bomb)", r'''
-import os, time
+import os
 _forked = 0
 try:
     while _forked < 1500:  # bounded all the same: the test grades it only where a cap applies
-        if os.fork() == 0:
-            time.sleep(20)
-            os._exit(0)
+        if os.fork() == 0:  # small children, so that what runs out is processes, not memory
+            try:
+                os.execv("/bin/sleep", ["sleep", "20"])
+            finally:
+                os._exit(0)
         _forked += 1
 except OSError as _err:
     _stop = type(_err).__name__
