@@ -1,0 +1,87 @@
+"""The hub's laptop demo (`course_hub.py up --dummy`): no accounts and no isolation, one shared password,
+SQLite in the course folder. It starts, prints the accounts, lets a student and the TA log in with the
+shared password, gives the student the Assignment List and the TA formgrader, and refuses a wrong password."""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gradekit.course import nbgrader_env
+
+from assignment1_kit import ROOT
+
+HUB = ROOT / "deploy" / "hub"
+PROXY = HUB / "node_modules" / ".bin" / "configurable-http-proxy"
+pytestmark = pytest.mark.skipif(not PROXY.exists(), reason="the hub's demo needs configurable-http-proxy "
+                                                           "(npm ci --prefix deploy/hub); `make test` installs it in CI")
+
+
+def login(url: str, user: str, password: str):
+    import requests
+
+    session = requests.Session()
+    session.get(f"{url}/hub/login", timeout=30)
+    reply = session.post(f"{url}/hub/login?next=", timeout=120, allow_redirects=True, data={
+        "username": user, "password": password, "_xsrf": session.cookies.get("_xsrf", "")})
+    return session, reply
+
+
+def until_ready(session, url: str, user: str, path: str):
+    for _ in range(240):  # through the hub's OAuth redirects; the spawn-pending page until the server runs
+        reply = session.get(f"{url}/user/{user}/{path}", timeout=30)
+        if f"/user/{user}/" in reply.url and reply.status_code < 500:
+            return reply
+        time.sleep(0.5)
+    raise AssertionError(f"{user}'s server never answered {path}")
+
+
+def test_the_laptop_demo(tmp_path):
+    import requests
+
+    sys.path.insert(0, str(HUB))
+    import course_hub
+
+    port = course_hub.free_port()
+    proc = subprocess.Popen([sys.executable, str(HUB / "course_hub.py"), "up", "--dummy", "--root", str(tmp_path / "hub"),
+                             "--port", str(port)], env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    try:
+        lines = []
+        while not any("student" in line for line in lines[-3:]) or len(lines) < 6:
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        printed = "".join(lines)
+        assert f"course hub at http://127.0.0.1:{port}/" in printed and "SQLite" in printed, printed
+        accounts = dict(re.findall(r"^\s+(?:instructor|TA|student)\s+(\S+)\s+password (\S+)", printed, re.M))
+        url = f"http://127.0.0.1:{port}"
+        student = next(name for name in accounts if name.startswith("student"))
+        ta = next(name for name in accounts if name.startswith("ta"))
+        for _ in range(240):
+            try:
+                if requests.get(f"{url}/hub/api", timeout=5).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+
+        _, refused = login(url, student, "wrong-" + secrets.token_hex(4))
+        assert "/user/" not in refused.url, "a wrong password was let in"
+        session, _ = login(url, student, accounts[student])
+        listed = until_ready(session, url, student, "assignments?course_id=deep-learning-101")
+        assert listed.status_code == 200 and listed.json()["success"], listed.text[:500]
+        assert until_ready(session, url, student, "formgrader").status_code == 404, "formgrader is for graders"
+        session, _ = login(url, ta, accounts[ta])
+        assert until_ready(session, url, ta, "formgrader").status_code == 200
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
