@@ -140,6 +140,22 @@ class Screens:
     def shot(self, name: str, step: str) -> None:
         self.shots(self.pages[name], f"{name.split('gk', 1)[-1][4:] or name}-{step}")
 
+    def formgrader_button(self, name: str, icon: str, step: str) -> None:
+        """Press one of the assignment row's buttons in formgrader's "Manage Assignments" and wait for its
+        success dialog (an error dialog fails the step with its text)."""
+        from playwright.sync_api import expect
+
+        page = self.pages[name]
+        page.goto(f"{self.hub.url}/user/{name}/formgrader/manage_assignments")
+        page.locator("tr", has_text=ASSIGNMENT).first.locator(f".glyphicon-{icon}").click()
+        outcome = page.locator("#success-modal, #error-modal").last
+        expect(outcome).to_be_visible(timeout=300_000)
+        page.wait_for_timeout(500)  # the dialog fades in
+        self.shot(name, step)
+        assert outcome.get_attribute("id") == "success-modal", f"{name}, {step}: {outcome.inner_text()[:1500]}"
+        outcome.locator("button.close").first.click()
+        expect(outcome).to_be_hidden()
+
     def lab_panel(self, name: str, menu_item: str):
         """Open a panel of nbgrader's JupyterLab extension from its menu."""
         from playwright.sync_api import expect
@@ -225,13 +241,11 @@ def test_the_semester_loop(hub, screens):
 
     # instructor: generate and release in formgrader
     page = screens.login(prof.name)
-    generated = prof.ok(f"formgrader/api/assignment/{ASSIGNMENT}/assign", "POST", step="generate")
-    assert generated["success"], generated
-    released = prof.ok(f"formgrader/api/assignment/{ASSIGNMENT}/release", "POST", step="release")
-    assert released["success"], released
+    screens.formgrader_button(prof.name, "education", "formgrader-generated")
+    screens.formgrader_button(prof.name, "cloud-upload", "formgrader-released")
     page.goto(f"{hub.url}/user/{prof.name}/formgrader/manage_assignments")
-    expect(page.locator("tr", has_text=ASSIGNMENT).first).to_be_visible()
-    screens.shot(prof.name, "formgrader-released")
+    expect(page.locator("tr", has_text=ASSIGNMENT).first).to_contain_text("released")
+    screens.shot(prof.name, "formgrader-assignments")
 
     # students: fetch in the Assignment List, work, submit in the Assignment List
     bug = bug_named("bias_grad_mean")
@@ -266,8 +280,7 @@ def test_the_semester_loop(hub, screens):
 
     # TA: collect in formgrader, grade with the kit as the `ta` account, grade the written answer by hand
     page = screens.login(ta.name)
-    collected = ta.ok(f"formgrader/api/assignment/{ASSIGNMENT}/collect", "POST", step="collect")
-    assert collected["success"], collected
+    screens.formgrader_button(ta.name, "cloud-download", "formgrader-collected")
     graded = ta.as_user(PYTHON, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", "2", cwd=d.course)
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     owner = {p.owner() for p in (d.course / "autograded").rglob("*.ipynb")}
@@ -287,19 +300,28 @@ def test_the_semester_loop(hub, screens):
                             step="list submissions")
         scores[student.name] = {nb["name"]: nb["score"] for nb in submissions}
         for nb in submissions:
-            if nb["name"] == TORCH and nb["needs_manual_grade"]:
-                grades = ta.ok("formgrader/api/grades", params={"submission_id": nb["id"]}, step="open grades")
-                manual = next(g for g in grades if g["name"] == "comparison_discussion")
-                ta.ok(f"formgrader/api/grade/{manual['id']}", "PUT", step="grade by hand",
-                      data=json.dumps({"manual_score": 3}))
+            if nb["name"] == TORCH and nb["needs_manual_grade"]:  # in formgrader's grading view
+                page.goto(f"{hub.url}/user/{ta.name}/formgrader/submissions/{nb['id']}/")
+                score = page.locator("input.score").last
+                score.fill("3")
+                score.press("Enter")
+                if student is good:
+                    score.scroll_into_view_if_needed()
+                    screens.shot(ta.name, "formgrader-graded-by-hand")
+                for _ in range(60):
+                    grades = ta.ok("formgrader/api/grades", params={"submission_id": nb["id"]}, step="open grades")
+                    if next(g for g in grades if g["name"] == "comparison_discussion")["manual_score"] == 3:
+                        break
+                    time.sleep(0.5)
+                else:
+                    raise AssertionError(f"{ta.name}, grade by hand: the score typed in formgrader was not saved")
     assert scores[good.name] == {NUMPY: 49, TORCH: 25}, scores
     assert scores[buggy.name][NUMPY] < 49 and scores[blank.name] == {NUMPY: 0, TORCH: 0}, scores
     page.goto(f"{hub.url}/user/{ta.name}/formgrader/manage_submissions/{ASSIGNMENT}")
     expect(page.locator("tr", has_text=good.name).first).to_contain_text("77 / 78")
     screens.shot(ta.name, "formgrader-graded")
-    for step in ("generate_feedback", "release_feedback"):
-        out = ta.ok(f"formgrader/api/assignment/{ASSIGNMENT}/{step}", "POST", step=step)
-        assert out["success"], out
+    screens.formgrader_button(ta.name, "comment", "formgrader-feedback-generated")
+    screens.formgrader_button(ta.name, "envelope", "formgrader-feedback-released")
 
     # each student fetches their own feedback in the Assignment List: score and hints, no hidden test
     for student, expected in ((good, "49.0 / 49.0"), (buggy, "test_linear_backward"), (blank, "0.0 / 49.0")):
