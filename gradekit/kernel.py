@@ -65,6 +65,8 @@ class SandboxedKernelManager(AsyncKernelManager):
             return self._no_cap("no namespaces")
         if os.geteuid() != 0:  # in the kernel's own user namespace, RLIMIT_NPROC counts only its processes
             return [f"--processes={self.processes}"]
+        if getattr(self, "_cgroup", None):  # a restart: the old kernel's cgroup goes
+            sandbox.remove_pids_cgroup(self._cgroup)
         self._cgroup = sandbox.new_pids_cgroup(self.processes)  # Linux exempts root from RLIMIT_NPROC
         return [f"--cgroup={self._cgroup}"] if self._cgroup else self._no_cap("no writable pids cgroup")
 

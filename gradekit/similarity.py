@@ -20,6 +20,7 @@ overlapping lines under "Needs a TA's attention".
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import math
@@ -90,8 +91,6 @@ def seeds_of(nbs, pattern: str | None) -> tuple:
 def _chunks(code: str) -> list[str]:
     """Each function (and method) of the cell on its own, then the rest, so that the order of the
     functions does not change the cell's signature."""
-    import ast
-
     try:
         tree = ast.parse(code)
     except SyntaxError:
