@@ -19,6 +19,21 @@ sys.path.insert(0, str(ROOT / "deploy"))  # the course deployment's helpers (Pos
 GRADING_JOBS = 2  # this machine (and CI) has 2 cores; each kernel runs on 1 thread
 
 
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """Debian's Chromium under Playwright, one for the whole session (the browser tests and the hub's)."""
+    from playwright.sync_api import sync_playwright
+
+    from chromium import CHROMIUM
+
+    home = tmp_path_factory.mktemp("chromium-home")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"],
+                              env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
+        yield b
+        b.close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def trusted_references():
     """The trusted re-check's reference results, computed once in the kit's grading/ folder; every

@@ -10,7 +10,7 @@ from gradekit.strength import run
 
 from assignment1_kit import ALTERNATIVES, ROOT
 
-DRAWS = 30  # per notebook; the strength benchmark measures more
+DRAWS = 20  # per notebook; the strength benchmark measures more
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ address, the exchange's inbox or this checkout's instructor files.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -29,7 +28,8 @@ from gradekit.course import nbgrader_env
 from gradekit.submissions import grade_id, is_solution_cell, submission_with_edits
 
 from assignment1_kit import ASSIGNMENT, KIT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named
-from browser.conftest import CHROMIUM, Shots
+import chromium
+from chromium import Shots
 
 HUB_DIR = ROOT / "deploy" / "hub"
 PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -45,11 +45,7 @@ def _missing() -> str | None:
         return "root, to create the course's accounts"
     if not PROXY.exists():
         return "configurable-http-proxy (npm ci --prefix deploy/hub)"
-    if not CHROMIUM:
-        return "Debian's chromium (apt-get install chromium)"
-    if importlib.util.find_spec("playwright") is None:
-        return "the playwright package (pip install -r requirements.txt)"
-    return postgres_server.missing()
+    return chromium.missing() or postgres_server.missing()
 
 
 MISSING = _missing()
@@ -171,16 +167,8 @@ class Screens:
 
 
 @pytest.fixture(scope="module")
-def screens(hub):
-    from playwright.sync_api import sync_playwright
-
-    home = Path(tempfile.mkdtemp(prefix="chromium-"))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"],
-                                    env={"HOME": str(home), "PATH": "/usr/bin:/bin"})
-        yield Screens(browser, hub)
-        browser.close()
-    shutil.rmtree(home, ignore_errors=True)
+def screens(hub, browser):
+    return Screens(browser, hub)
 
 
 @pytest.fixture(scope="module")

@@ -78,6 +78,7 @@ def test_a_bad_date_says_what_to_write(course):
     assert out.returncode == 1 and "--at 'next friday'" in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's add_submission, on an assignment without notebooks
 def test_late_day_tokens_are_spent_in_the_order_of_due_dates(course):
     with open(course / "nbgrader_config.py", "a") as f:
         f.write("\nc.PercentPerDay.late_days = 2\n")

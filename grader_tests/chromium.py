@@ -1,0 +1,33 @@
+"""Debian's Chromium for Playwright: where it is, what is missing, numbered screenshots. One browser per
+test session (the `browser` fixture in conftest.py): Playwright's sync API allows one at a time."""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+from assignment1_kit import ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = ROOT / "grader_tests" / "output" / "browser"
+
+
+def missing() -> str | None:
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package (pip install -r requirements.txt)"
+    if not CHROMIUM:
+        return "Debian's chromium (apt-get install chromium)"
+    return None
+
+
+class Shots:
+    """Numbered screenshots of each step, kept in grader_tests/output/browser/<test>/."""
+
+    def __init__(self, name: str):
+        self.folder = SCREENSHOTS / name
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        self.n = 0
+
+    def __call__(self, page, step: str) -> None:
+        self.n += 1
+        page.screenshot(path=str(self.folder / f"{self.n:02d}-{step}.png"), full_page=False)
