@@ -5,11 +5,13 @@ measure the detector (gradekit/similarity.py) against these copies. Each disguis
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 import builtins
+import copy
+import io
 import random
+import tokenize
 
+from .similarity import outermost_functions
 from .submissions import is_solution_cell
 
 DISGUISES = ("rename", "reorder", "comments", "all")
@@ -29,14 +31,11 @@ def rename(source: str, rng: random.Random) -> str:
     comments stay. Keyword arguments of calls (`f(axis=0)`) and attributes (`self.x`) are not touched."""
 
     lines = source.splitlines(keepends=True)
-    functions = [n for n in ast.walk(ast.parse(source)) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    outermost = [f for f in functions if not any(g is not f and g.lineno <= f.lineno and f.end_lineno <= g.end_lineno
-                                                 for g in functions)]
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     edits = []
-    for function in outermost:
+    for function in outermost_functions(ast.parse(source)):
         names = {old: f"{rng.choice(['tmp', 'val', 'arr', 'res', 'q', 'z'])}_{i}"
                  for i, old in enumerate(sorted(_local_names(function)))}
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
         for k, tok in enumerate(tokens):
             if not (function.lineno <= tok.start[0] <= function.end_lineno) or tok.type != tokenize.NAME:
                 continue
@@ -122,9 +121,7 @@ def disguised_copy(notebooks: dict, how: str, seed: int = 0) -> dict:
     """A copy of {name: notebook} with every solution cell disguised (cells that do not parse are kept)."""
     rng = random.Random(seed)
     out = {}
-    for name, nb in notebooks.items():
-        nb = nb.copy()
-        nb.cells = [c.copy() for c in nb.cells]
+    for name, nb in copy.deepcopy(notebooks).items():
         for cell in nb.cells:
             if cell.cell_type == "code" and is_solution_cell(cell):
                 try:
@@ -172,9 +169,7 @@ def population(course, assignment: str, composed: int = 40, copies: int = 20, se
         chosen += [bug.edits for bug in rng.sample(bugs, k=min(len(bugs), rng.choice([0, 1, 2])))]
         nbs = submission_with_edits(course, assignment, notebooks)
         for edits in chosen:
-            trial = {k: v.copy() for k, v in nbs.items()}
-            for k in trial:
-                trial[k].cells = [c.copy() for c in nbs[k].cells]
+            trial = copy.deepcopy(nbs)
             try:
                 for edit in edits:
                     apply_edit(trial[edit.notebook], edit)

@@ -88,6 +88,13 @@ def seeds_of(nbs, pattern: str | None) -> tuple:
     return tuple(m for nb in nbs for c in nb.cells if c.cell_type == "code" for m in regex.findall(c.source))
 
 
+def outermost_functions(tree: ast.AST) -> list[ast.FunctionDef]:
+    """The functions and methods of `tree` that are not nested in another function."""
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    return [f for f in functions if not any(g is not f and g.lineno <= f.lineno and f.end_lineno <= g.end_lineno
+                                            for g in functions)]
+
+
 def _chunks(code: str) -> list[str]:
     """Each function (and method) of the cell on its own, then the rest, so that the order of the
     functions does not change the cell's signature."""
@@ -96,12 +103,9 @@ def _chunks(code: str) -> list[str]:
     except SyntaxError:
         return [code]
     lines = code.splitlines()
-    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    outermost = [f for f in functions if not any(g is not f and g.lineno <= f.lineno and f.end_lineno <= g.end_lineno
-                                                 for g in functions)]
     taken = set()
     chunks = []
-    for f in outermost:
+    for f in outermost_functions(tree):
         start = min([f.lineno] + [d.lineno for d in f.decorator_list])
         chunks.append("\n".join(lines[start - 1:f.end_lineno]))
         taken |= set(range(start - 1, f.end_lineno))

@@ -4,6 +4,7 @@ seeds are flagged; the command and the batch put the pairs in the report and cha
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import random
 import shutil
@@ -80,9 +81,7 @@ def _functions(tree):
 
 def _with_outputs(nbs: dict, seed: str, text: str) -> dict:
     out = {}
-    for name, nb in nbs.items():
-        nb = nb.copy()
-        nb.cells = [c.copy() for c in nb.cells]
+    for name, nb in copy.deepcopy(nbs).items():
         for cell in nb.cells:
             if cell.cell_type == "code" and "SEED = 42" in cell.source:
                 cell.source = cell.source.replace("SEED = 42", f"SEED = {seed}")
