@@ -7,6 +7,7 @@ readable by student code (see the README, "What the defences do not cover").
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import sys
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Integer, List, Unicode, default
 
 from . import sandbox
 
@@ -41,6 +42,18 @@ class SandboxedKernelManager(AsyncKernelManager):
                                   "RLIMIT_NPROC inside the kernel's user namespace (it counts only that "
                                   "namespace's processes). Without either, no limit, logged once.").tag(config=True)
 
+    kernel_user = Unicode("nobody", help="Graded as root: the unprivileged account the kernel runs as (it "
+                                         "gets write access to its own folder only). Graded as another user, "
+                                         "the kernel keeps that user's id outside its user namespace."
+                          ).tag(config=True)
+    environment = List(Unicode(), help="Environment variables a kernel keeps besides the sandbox's allow "
+                                       "list (gradekit/sandbox.py ENV_ALLOWED); everything else, tokens and "
+                                       "database URLs included, stays with the grader.").tag(config=True)
+
+    @default("environment")
+    def _environment_default(self):
+        return [GRADING_ENV]
+
     def _sandboxed(self) -> bool:
         return self.enabled and namespaces_available()
 
@@ -57,7 +70,26 @@ class SandboxedKernelManager(AsyncKernelManager):
             SandboxedKernelManager._warned = True
             self.log.warning("gradekit: Linux namespaces unavailable; student kernels get resource limits "
                              "only and can read files outside their folder")
-        return await super()._async_pre_start_kernel(**kw)
+        result = await super()._async_pre_start_kernel(**kw)
+        uid = self._kernel_uid()
+        if uid is not None:  # what the unprivileged kernel must write: its folder, its sockets
+            cwd = (self._launch_args or {}).get("cwd")
+            for path in [self._ipc_dir, self.connection_file] + ([cwd] if cwd else []):
+                os.chown(path, uid, uid)
+            if cwd:
+                for base, dirs, files in os.walk(cwd):
+                    for name in dirs + files:
+                        os.lchown(os.path.join(base, name), uid, uid)
+        return result
+
+    def _kernel_uid(self) -> int | None:
+        """The account a root grader's kernel runs as; None when the grader is not root."""
+        if not self._sandboxed() or os.geteuid() != 0:
+            return None
+        try:
+            return pwd.getpwnam(self.kernel_user).pw_uid
+        except KeyError:
+            return int(self.kernel_user) if self.kernel_user.isdigit() else 65534
 
     def _process_cap(self) -> list[str]:
         """The sandbox's option that bounds the kernel's processes (a fork bomb), or none."""
@@ -83,7 +115,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         cwd = (self._launch_args or {}).get("cwd") or "."
         # the worker's pid: a kernel started while its worker is being killed exits instead of living on
         wrapper = [sys.executable, sandbox.__file__, f"--parent-pid={os.getpid()}", f"--memory-mb={self.memory_mb}",
-                   f"--file-mb={self.file_mb}", f"--open-files={self.open_files}", *self._process_cap()]
+                   f"--file-mb={self.file_mb}", f"--open-files={self.open_files}", *self._process_cap(),
+                   *[f"--env={name}" for name in self.environment]]
+        if self._kernel_uid() is not None:
+            wrapper.append(f"--uid={self._kernel_uid()}")
         if self._sandboxed():
             matplotlib_cache = Path.home() / ".cache" / "matplotlib"  # read-only; seeds the kernel's own
             wrapper += [f"--writable={cwd}", f"--writable={self._ipc_dir}", f"--keep={sys.prefix}",

@@ -13,7 +13,14 @@ namespaces (root, or unprivileged user namespaces) the kernel gets:
   kernel over Unix sockets instead of TCP);
 - its own PID namespace with a fresh /proc: it cannot see or signal other processes, and every process
   it spawns dies with it;
-- no capabilities, and no way to gain any (setpriv), so it cannot undo the mounts;
+- no capabilities, and no way to gain any (no_new_privs), so it cannot undo the mounts; graded as root, it
+  runs as an unprivileged user (--uid, `nobody` by default) after the mounts are made, so files owned by
+  root (sysctls, cgroup files) are not writable to it; graded as another user, it is root only inside its
+  own user namespace, which gives it no right over files outside;
+- its own /proc (new PID namespace) with /proc/sys read-only, /sys read-only with the cgroup tree hidden,
+  a minimal /dev (null, zero, full, random, urandom), its own IPC and UTS namespaces;
+- an environment reduced to an allow list (--env), HOME in its private /tmp, standard input, output and
+  error on /dev/null and no other inherited descriptor (the grader's log, its pipes);
 - resource limits (--memory-mb address space, --file-mb largest file, --open-files), and a cap on its
   processes: --processes sets RLIMIT_NPROC inside its user namespace (unprivileged graders), --cgroup
   puts it in a pids cgroup made for it (root, whom Linux exempts from RLIMIT_NPROC).
@@ -47,6 +54,8 @@ def parse(argv):
     parser.add_argument("--processes", type=int, default=0)
     parser.add_argument("--cgroup", help="a pids cgroup folder to join before anything else starts")
     parser.add_argument("--parent-pid", type=int, default=0, help="the process starting the kernel")
+    parser.add_argument("--uid", type=int, default=-1, help="as root: the unprivileged user the kernel runs as")
+    parser.add_argument("--env", action="append", default=[], help="an environment variable the kernel keeps")
     parser.add_argument("--no-namespaces", action="store_true")
     parser.add_argument(INNER, action="store_true")
     parser.add_argument("command", nargs=argparse.REMAINDER)
@@ -57,7 +66,7 @@ def parse(argv):
 
 
 def namespace_prefix() -> list[str]:
-    prefix = ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
+    prefix = ["unshare", "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child", "--mount-proc"]
     return prefix if os.geteuid() == 0 else prefix[:1] + ["--user", "--map-root-user"] + prefix[1:]
 
 
@@ -119,14 +128,16 @@ def build_filesystem(args) -> None:
     writable = [os.path.realpath(p) for p in args.writable]
     for path in writable:  # their own mounts, so that they stay writable below
         mount("--bind", path, path)
-    for point in mountpoints():  # every other mount read-only
-        if point in writable or point.startswith(("/proc", "/sys", "/dev")):
+    for point in mountpoints():  # every other mount read-only, /sys included
+        if point in writable or point.startswith(("/proc", "/dev")):
             continue
         try:
             mount("-o", "remount,bind,ro", point)
         except subprocess.CalledProcessError:
             pass  # some special mounts refuse; they hold nothing of the course
     keep = writable + [os.path.realpath(p) for p in args.keep]
+    minimal_dev()
+    protect_kernel_interfaces()
     for private in ("/tmp", "/dev/shm"):  # private and empty, except the kernel's own folders
         if os.path.isdir(private):
             cover(private, keep, writable=True)
@@ -140,7 +151,41 @@ def build_filesystem(args) -> None:
         cover(folder, keep, writable=False)
 
 
-def private_config_dirs() -> None:
+DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+def minimal_dev() -> None:
+    """/dev holds only the harmless character devices (bind mounts of the real ones, which work in a
+    user namespace where creating a device node does not) and the usual links into /proc."""
+    fds = {name: os.open(f"/dev/{name}", os.O_PATH) for name in DEVICES if os.path.exists(f"/dev/{name}")}
+    try:
+        mount("-t", "tmpfs", "-o", "size=1m,mode=0755", "gradekit-dev", "/dev")
+        for name, fd in fds.items():
+            open(f"/dev/{name}", "a").close()
+            bind_from_fd(fd, f"/dev/{name}")
+        os.mkdir("/dev/shm")
+        for link, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                             ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+            os.symlink(target, f"/dev/{link}")
+        mount("-o", "remount,bind,ro", "/dev")
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def protect_kernel_interfaces() -> None:
+    """The kernel's knobs out of reach: /proc/sys and /proc/sysrq-trigger read-only, the cgroup tree
+    (its own pids limit included) covered by an empty folder."""
+    for path in ("/proc/sys", "/proc/sysrq-trigger"):
+        if os.path.exists(path):
+            mount("--bind", path, path)
+            mount("-o", "remount,bind,ro", path)
+    if os.path.isdir("/sys/fs/cgroup"):
+        mount("-t", "tmpfs", "-o", "size=1k,mode=0555", "gradekit-cgroup", "/sys/fs/cgroup")
+        mount("-o", "remount,bind,ro", "/sys/fs/cgroup")
+
+
+def private_config_dirs(uid: int = -1) -> None:
     """IPython and matplotlib want writable folders; give them ones in the private /tmp, seeded with
     matplotlib's font cache so that every kernel does not rebuild it."""
     if not os.access("/tmp", os.W_OK):
@@ -154,6 +199,53 @@ def private_config_dirs() -> None:
                 if name.endswith(".json"):
                     shutil.copy(os.path.join(cache, name), "/tmp/matplotlib")
         os.environ["MPLCONFIGDIR"] = "/tmp/matplotlib"
+    if uid >= 0:
+        for folder in ("/tmp/matplotlib", os.environ["IPYTHONDIR"]):
+            os.makedirs(folder, exist_ok=True)
+            for base, dirs, files in os.walk(folder):
+                for name in [base] + [os.path.join(base, n) for n in dirs + files]:
+                    os.lchown(name, uid, uid)
+
+
+# What a kernel may keep of the environment it is started with: the rest (tokens, database URLs, the
+# grader's paths) stays with the grader. Extended by --env.
+ENV_ALLOWED = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "OMP_NUM_THREADS",
+               "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "MPLBACKEND",
+               "IPYTHONDIR", "MPLCONFIGDIR", "PYDEVD_DISABLE_FILE_VALIDATION", "JPY_PARENT_PID")
+
+
+def reduced_environment(extra: list[str]) -> dict[str, str]:
+    allowed = set(ENV_ALLOWED) | set(extra)
+    env = {k: v for k, v in os.environ.items() if k in allowed}
+    env["HOME"] = "/tmp" if os.access("/tmp", os.W_OK) else "/"
+    return env
+
+
+def isolate_descriptors() -> None:
+    """Standard input, output and error on /dev/null, every other descriptor closed: the kernel talks to
+    the grader only through its sockets, never through the grader's log or pipes."""
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+
+
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_PDEATHSIG = 38, 24, 1
+LAST_CAPABILITY = 63
+
+
+def drop_to_user(uid: int) -> None:
+    """As root, after the mounts: empty the capability bounding set, become `uid` (no groups), set
+    no_new_privs, and ask again for SIGKILL when the parent dies (a change of user clears it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in range(LAST_CAPABILITY + 1):
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # capabilities this kernel does not know fail: fine
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "no_new_privs")
 
 
 def limit(args) -> None:
@@ -264,14 +356,30 @@ def main(argv=None) -> int:
     if args.inner:
         build_filesystem(args)
         os.chdir(cwd)  # the old working directory is a reference to the unhidden tree
-        private_config_dirs()
+        private_config_dirs(args.uid if os.geteuid() == 0 else -1)
         limit(args)
-        os.execvp("setpriv", ["setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--",
-                              *args.command])
+        env = reduced_environment(args.env)
+        isolate_descriptors()
+        if os.geteuid() == 0 and args.uid >= 0 and not _in_user_namespace():
+            drop_to_user(args.uid)
+            os.execvpe(args.command[0], args.command, env)
+        os.execvpe("setpriv", ["setpriv", "--no-new-privs", "--inh-caps=-all", "--bounding-set=-all", "--",
+                               *args.command], env)
     print("gradekit sandbox: namespaces unavailable; only resource limits apply", file=sys.stderr)
     limit(args)
-    os.execvp(args.command[0], args.command)
+    env = reduced_environment(args.env)
+    isolate_descriptors()
+    os.execvpe(args.command[0], args.command, env)
     return 1
+
+
+def _in_user_namespace() -> bool:
+    """Whether this process is root only inside a user namespace (graded by another user)."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split()[:3] != ["0", "0", "4294967295"]
+    except OSError:
+        return False
 
 
 if __name__ == "__main__":
