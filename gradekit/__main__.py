@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--times", help="with --zip: a CSV of the LMS's submission times (columns student_id, "
                                    "submitted_at)")
     g.add_argument("--scheduler", help="address of a dask.distributed scheduler to grade on (shared filesystem)")
+    g.add_argument("--seed", type=int, help="the trusted re-check's secret seed, to reproduce an earlier batch "
+                                            "(its results record it); default: a new one each batch")
     st = command("strength", "mutation testing of the hidden tests: kill rate, false fails, flakes, report")
     st.add_argument("--notebook", nargs="+", help="only these notebooks (names without .ipynb)")
     st.add_argument("--jobs", type=int, help="mutants graded at once (default: one per core)")
@@ -96,7 +98,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"error: {course / 'nbgrader_config.py'}: {err}")
         grade(course, Course(course).pick(args.assignment), students=args.student, jobs=args.jobs,
               limits=limits, force=args.force, retry_failed=args.retry_failed, feedback=not args.no_feedback,
-              scheduler=args.scheduler, zip_file=args.zip, times_file=args.times)
+              scheduler=args.scheduler, zip_file=args.zip, times_file=args.times, seed=args.seed)
         return 0
     if args.command == "check":
         from .selfcheck import check

@@ -14,12 +14,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import nbformat
 
 from . import similarity, trusted
 from .course import run_nbgrader
 from .export import write_export
 from .findings import NotebookFindings
+from .intake import discard
 from .layout import Course
 from .report import write_report
 from .results import Result, ResultStore, Status, apply_scores, read_grades, submission_sha
@@ -28,7 +28,6 @@ from .supervision import WorkerReply, run_dask, run_local
 from .suspicious import submission_flags
 
 TRUSTED_OVERRULED = "trusted re-check failed where the notebook's own test passed"
-SHIPPED_PROBE_FILE = "the submission shipped a results file for the trusted re-check (ignored)"
 
 FAILURE_PATTERNS = [
     (r"NotJSONError|Notebook does not appear to be JSON|Unreadable Notebook|NotebookValidationError"
@@ -74,6 +73,7 @@ def finalize(course: Path, assignment: str, reply: WorkerReply, limits: Limits, 
     """The one Result of a submission, from the worker's reply, the gradebook and the notebooks' findings."""
     student = reply.student
     layout = Course(course)
+    discard(course, assignment, student)  # a killed worker leaves its copies behind
     result = Result(student, Status.FAILED, seconds=round(reply.seconds, 2), submission_sha=sha,
                     graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
     if reply.killed == "timeout":
@@ -82,9 +82,11 @@ def finalize(course: Path, assignment: str, reply: WorkerReply, limits: Limits, 
         result.reason = f"memory: over {limits.memory_mb} MB"
     elif reply.killed:
         result.reason = reply.killed
+    elif reply.rejected:
+        result.reason = reply.rejected
     elif not reply.success:
         result.reason = classify_failure(reply.log + "\n" + reply.error)
-    result.flags += submission_flags(course, assignment, student)
+    result.flags += list(reply.intake_flags) + submission_flags(course, assignment, student)
     if result.reason:
         purge_grade(course, assignment, student)
         return result
@@ -94,9 +96,15 @@ def finalize(course: Path, assignment: str, reply: WorkerReply, limits: Limits, 
     result.flags += [f"missing notebook {nb}" for nb in layout.notebooks(assignment) if nb not in submitted]
     if reply.feedback is False:
         result.flags.append("feedback failed")
-    findings = {path.stem: NotebookFindings.of(nbformat.read(path, as_version=4))
-                for path in sorted(layout.autograded(student, assignment).glob("*.ipynb"))}
+    # from the worker's memory, never read back from a folder
+    findings = {nb: NotebookFindings.from_dict(f) for nb, f in sorted(reply.findings.items())
+                if nb in layout.notebooks(assignment)}
     result.flags += findings_flags(findings)
+    result.verified = bool(findings) and all(f.verified for f in findings.values())
+    result.probe_seed = next((f.probe_seed for f in findings.values() if f.probe_seed), 0)
+    if not result.verified:
+        result.flags.append("unverified: " + (", ".join(nb for nb, f in findings.items() if not f.verified)
+                                              or "no notebook graded") + " without grader-side checks")
     result.judges = {f"{nb}:{g}": v for nb, f in findings.items() for g, v in f.judges().items()}
     result.tests = {f"{nb}:{t}": list(v) for nb, g in grades.items() for t, v in g.autograded.items()}
     return apply_scores(result, grades.values())
@@ -106,7 +114,7 @@ def findings_flags(findings: dict[str, NotebookFindings]) -> list[str]:
     """What a TA should look at, from each notebook's findings. Overruled cells passed the notebook's test
     in the student's kernel but failed the grader's re-check (gradekit.trusted): the notebook's own tests
     were made to lie, or the code only works on the tests' inputs."""
-    flags = [f"{SHIPPED_PROBE_FILE} in {nb}" for nb, f in findings.items() if f.shipped_probe_file]
+    flags = []
     if any(f.output_truncated for f in findings.values()):
         flags.append("output truncated")
     overruled = [f"{nb}:{g}" for nb, f in findings.items() for g in f.overruled]
@@ -153,15 +161,31 @@ def collect_zip(course: Path, assignment: str, zip_file: Path, times_file: Path 
     run_nbgrader(course, "zip_collect", assignment, "--force")
 
 
-def prepare_trusted_references(course: Path, assignment: str, out=sys.stdout) -> None:
-    """Compute (or find cached) the reference results of the trusted re-check before grading starts, so
-    that no submission's time limit pays for them."""
-    for notebook in Course(course).notebooks(assignment):
-        if trusted.probe_path(course, assignment, notebook).is_file():
-            t0 = time.perf_counter()
-            trusted.reference_arrays(course, assignment, notebook)
-            print(f"trusted re-check of {notebook}: reference results ready ({time.perf_counter() - t0:.1f} s)",
+SEED_ATTEMPTS = 5
+
+
+def prepare_trusted_references(course: Path, assignment: str, seed: int | None = None, out=sys.stdout) -> int:
+    """Draw the batch's secret seed (or take the one given, to reproduce a batch), take the snapshot of
+    source/ and compute the reference results of the trusted re-check before grading starts, so that no
+    submission's time limit pays for them. A drawn seed on which the reference fails its own checks is
+    redrawn; returns the seed."""
+    for attempt in range(SEED_ATTEMPTS if seed is None else 1):
+        chosen = trusted.new_seed(course, assignment, seed)
+        snap = trusted.snapshot(course, assignment)
+        try:
+            for notebook in Course(course).notebooks(assignment):
+                if (snap / "probes" / f"{notebook}.py").is_file():
+                    t0 = time.perf_counter()
+                    trusted.reference_arrays(course, assignment, notebook, chosen)
+                    print(f"trusted re-check of {notebook}: reference results ready "
+                          f"({time.perf_counter() - t0:.1f} s)", file=out)
+            return chosen
+        except trusted.ProbeError as err:
+            if "does not fit" in str(err) or seed is not None or attempt == SEED_ATTEMPTS - 1:
+                raise SystemExit(f"error: {err}")
+            print(f"trusted re-check: the reference fails a check with one seed ({err}); drawing another",
                   file=out)
+    raise AssertionError("unreachable")
 
 
 def status_line(r: Result) -> str:
@@ -174,7 +198,7 @@ def status_line(r: Result) -> str:
 
 def grade(course: Path, assignment: str, students=None, jobs=None, limits: Limits | None = None,
           force=False, retry_failed=False, feedback=True, scheduler=None, zip_file=None, times_file=None, progress=True,
-          out=sys.stdout) -> dict[str, Result]:
+          seed=None, out=sys.stdout) -> dict[str, Result]:
     """Grade submissions; returns the results of every selected student (graded now or before)."""
     from tqdm import tqdm
 
@@ -208,14 +232,18 @@ def grade(course: Path, assignment: str, students=None, jobs=None, limits: Limit
           f"{len(todo)} to grade with {1 if scheduler else jobs} {'cluster' if scheduler else 'local'} "
           f"job{'s' if jobs > 1 else ''}; limits {limits.timeout:g} s, {limits.memory_mb} MB each", file=out)
 
-    if todo:
-        prepare_trusted_references(course, assignment, out)
-    replies = (run_dask(course, assignment, todo, scheduler, limits, feedback) if scheduler
-               else run_local(course, assignment, todo, jobs, limits, feedback))
+    probe_seed = prepare_trusted_references(course, assignment, seed, out) if todo else 0
+    replies = (run_dask(course, assignment, todo, scheduler, limits, feedback, probe_seed) if scheduler
+               else run_local(course, assignment, todo, jobs, limits, feedback, probe_seed))
     with tqdm(total=len(todo), unit="sub", disable=not progress or not todo, file=sys.stderr,
               dynamic_ncols=True) as bar:
         for reply in replies:
-            result = finalize(course, assignment, reply, limits, shas[reply.student])
+            try:
+                result = finalize(course, assignment, reply, limits, shas[reply.student])
+            except Exception as err:  # noqa: BLE001 - one submission never stops the batch
+                result = Result(reply.student, Status.FAILED, reason=f"grading error: {type(err).__name__}: {err}"[:300],
+                                submission_sha=shas[reply.student])
+                purge_grade(course, assignment, reply.student)
             store.save(result)
             results[result.student] = result
             bar.write(status_line(result), file=out)

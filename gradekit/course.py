@@ -48,11 +48,15 @@ def sandbox_course(dest: Path, course: Path, assignment: str, release: bool = Tr
     shutil.copy(Path(course) / CONFIG_FILE, dest / CONFIG_FILE)
     shutil.copytree(Course(course).source(assignment), Course(dest).source(assignment),
                     ignore=shutil.ignore_patterns("*_metrics.json", ".ipynb_checkpoints", "__pycache__"))
-    # The trusted re-check's reference results (gradekit.trusted) are keyed by the content of source/,
-    # so a copy stays valid and saves each sandbox one run of every notebook.
+    # The trusted re-check's reference results (gradekit.trusted) are keyed by the content of source/ and
+    # the probes' seed, so a copy with its seed stays valid and saves each sandbox one run of every notebook
+    # (until `gradekit grade` draws the batch's own seed).
     cache = Course(course).reference_cache(assignment)
     if cache.is_dir():
         shutil.copytree(cache, Course(dest).reference_cache(assignment), dirs_exist_ok=True)
+    seed = Course(course).grading(assignment) / "probe_seed"  # the seed those results were computed with
+    if seed.is_file():
+        shutil.copy(seed, Course(dest).grading(assignment) / seed.name)
     if release:
         run_nbgrader(dest, "generate_assignment", assignment)
     return dest

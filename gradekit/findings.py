@@ -1,8 +1,9 @@
 """What grading learned about one notebook, written into the autograded notebook's metadata.
 
-The one channel from the grading pipeline (gradekit.preprocessors.bounded_execute, running inside
-nbgrader) to the batch command and the strength report: typed fields under metadata["gradekit"], never
-prose to parse back out of logs. nbgrader_config.py keeps this key through ClearMetadataPreprocessor.
+Typed fields under metadata["gradekit"] (nbgrader_config.py keeps this key through
+ClearMetadataPreprocessor), never prose to parse back out of logs. The batch command does not read them
+back from the autograded notebook: the worker, which runs nbgrader in its own process, takes them from
+memory (`record` / `take_recorded`) and sends them in its reply.
 """
 from __future__ import annotations
 
@@ -21,17 +22,38 @@ class NotebookFindings:
     # grade_ids whose test passed in the kernel and failed the re-check (the cell scores 0)
     overruled: list[str] = field(default_factory=list)
     output_truncated: bool = False  # the notebook printed past the output cap; the rest was dropped
-    shipped_probe_file: bool = False  # the submission brought its own results file for the re-check
+    # grade_id -> "passed" or the grader's reason: what every graded cell was scored on (gradekit.verdicts)
+    verdicts: dict[str, str] = field(default_factory=dict)
+    verified: bool = False  # every graded cell had a grader-side check (the assignment has probes)
+    probe_seed: int = 0  # the secret seed the probes' inputs were drawn from (a regrade reproduces it)
 
     def save(self, nb) -> None:
         nb.metadata[METADATA_KEY] = asdict(self)
 
     @classmethod
     def of(cls, nb) -> "NotebookFindings":
-        data = nb.metadata.get(METADATA_KEY, {})
+        return cls.from_dict(nb.metadata.get(METADATA_KEY, {}))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NotebookFindings":
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
     def judges(self) -> dict[str, list[str]]:
         """{grade_id: [the notebook's own test, the trusted re-check]}, each "passed" or "failed"."""
         return {g: [kernel, PASSED if self.trusted_checks.get(g) == PASSED else FAILED]
                 for g, kernel in self.kernel_tests.items()}
+
+
+_RECORDED: dict[str, NotebookFindings] = {}
+
+
+def record(notebook: str, findings: NotebookFindings) -> None:
+    """Keep a notebook's findings in this process for the worker's reply."""
+    _RECORDED[notebook] = findings
+
+
+def take_recorded() -> dict[str, dict]:
+    """The findings recorded since the last call, as plain data; the record is emptied."""
+    out = {nb: asdict(f) for nb, f in _RECORDED.items()}
+    _RECORDED.clear()
+    return out

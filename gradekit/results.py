@@ -40,6 +40,9 @@ class Result:
     tests: dict[str, list] = field(default_factory=dict)  # "notebook:grade_id" -> [score, max]
     # "notebook:grade_id" -> [the notebook's own test, the trusted re-check], each "passed" or "failed"
     judges: dict[str, list] = field(default_factory=dict)
+    # False when a notebook had no grader-side checks: its points rest on plain nbgrader's scoring
+    verified: bool = True
+    probe_seed: int = 0  # the secret seed of the trusted re-check's inputs (`gradekit grade --seed`)
 
     def __post_init__(self):
         self.status = Status(self.status)
@@ -141,8 +144,9 @@ class ResultStore:
 
 def submission_sha(course: Path, assignment: str, student: str) -> str:
     """Digest of a submission's files: a result is current only for the files it graded."""
-    folder = Course(course).submitted(student, assignment)
+    from .intake import digest_entries
+
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for rel, data in digest_entries(Course(course).submitted(student, assignment)):
+        digest.update(rel.encode() + b"\0" + data + b"\0")
     return digest.hexdigest()[:16]

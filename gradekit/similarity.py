@@ -246,6 +246,8 @@ def released_cells(course: Path, assignment: str) -> tuple[dict, dict[str, str]]
 
 def course_documents(course: Path, assignment: str, seed_pattern: str | None = None) -> tuple[list[Document], dict]:
     """The documents of every student in submitted/ (outputs also from autograded/), and the stubs."""
+    from .intake import read_regular
+
     layout = Course(course)
     solution_ids, stubs = released_cells(course, assignment)
     documents = []
@@ -253,9 +255,10 @@ def course_documents(course: Path, assignment: str, seed_pattern: str | None = N
         cells, outputs, read = {}, {}, []
         for nb in solution_ids:
             for folder in (layout.submitted(student, assignment), layout.autograded(student, assignment)):
+                data = read_regular(folder / f"{nb}.ipynb")  # never through a link the student made
                 try:
-                    notebook = nbformat.read(folder / f"{nb}.ipynb", as_version=4)
-                except (OSError, ValueError, AttributeError):
+                    notebook = nbformat.reads(data.decode(), as_version=4)
+                except Exception:  # noqa: BLE001 - missing or broken
                     continue  # missing or broken: the batch reports it; nothing to compare here
                 if folder == layout.submitted(student, assignment):
                     cells.update(solution_cells(notebook, nb, solution_ids[nb]))

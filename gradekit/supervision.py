@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from .course import THREAD_VARIABLES, nbgrader_env
@@ -28,6 +28,7 @@ from .settings import Limits
 class GradingRequest:
     student: str
     feedback: bool = True
+    probe_seed: int = 0  # the batch's secret seed for the trusted re-check (gradekit.trusted)
 
 
 @dataclass
@@ -40,6 +41,9 @@ class WorkerReply:
     error: str = ""
     feedback: bool | None = None  # None: not asked for
     seconds: float = 0.0
+    rejected: str = ""  # intake refused the submission (gradekit.intake): the reason
+    findings: dict = field(default_factory=dict)  # notebook -> NotebookFindings fields, from memory
+    intake_flags: list = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -128,11 +132,11 @@ class SupervisedWorker:
                 return "grading process died"
             return line.strip()
 
-    def grade(self, student: str, feedback: bool) -> WorkerReply:
+    def grade(self, student: str, feedback: bool, probe_seed: int = 0) -> WorkerReply:
         if self.proc is None:
             self._start()
         t0 = time.monotonic()
-        self.proc.stdin.write(json.dumps(asdict(GradingRequest(student, feedback))) + "\n")
+        self.proc.stdin.write(json.dumps(asdict(GradingRequest(student, feedback, probe_seed))) + "\n")
         self.proc.stdin.flush()
         line = self._wait(deadline=t0 + self.limits.timeout)
         if line.startswith("{"):
@@ -146,17 +150,17 @@ class SupervisedWorker:
 
 
 def grade_one_in_fresh_worker(course: str, assignment: str, student: str, feedback: bool, threads: int,
-                              limits: dict) -> str:
+                              limits: dict, probe_seed: int = 0) -> str:
     """Grade one submission in its own supervised worker (the unit of work on a Dask cluster)."""
     worker = SupervisedWorker(Path(course), assignment, threads, Limits(**limits),
                               Course(course).logs(assignment) / f"dask-{os.getpid()}.log")
     try:
-        return worker.grade(student, feedback).to_json()
+        return worker.grade(student, feedback, probe_seed).to_json()
     finally:
         worker.kill()
 
 
-def run_local(course, assignment, students, jobs, limits, feedback):
+def run_local(course, assignment, students, jobs, limits, feedback, probe_seed=0):
     """Grade on this machine with `jobs` supervised workers; yields replies as they complete."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     logs = Course(course).logs(assignment)
@@ -167,7 +171,7 @@ def run_local(course, assignment, students, jobs, limits, feedback):
     def task(student):
         worker = workers.get()
         try:
-            return worker.grade(student, feedback)
+            return worker.grade(student, feedback, probe_seed)
         finally:
             workers.put(worker)
 
@@ -180,13 +184,13 @@ def run_local(course, assignment, students, jobs, limits, feedback):
                 workers.get().kill()
 
 
-def run_dask(course, assignment, students, scheduler, limits, feedback):
+def run_dask(course, assignment, students, scheduler, limits, feedback, probe_seed=0):
     """Grade on a dask.distributed cluster; the course folder must be on a filesystem all workers share."""
     from dask.distributed import Client, as_completed as dask_completed
 
     with Client(scheduler) as client:
         futures = [client.submit(grade_one_in_fresh_worker, str(course), assignment, s, feedback, 1,
-                                 asdict(limits), pure=False, key=f"grade-{s}-{time.time_ns()}")
+                                 asdict(limits), probe_seed, pure=False, key=f"grade-{s}-{time.time_ns()}")
                    for s in students]
         for future in dask_completed(futures):
             yield WorkerReply.from_json(future.result())

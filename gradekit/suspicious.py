@@ -95,10 +95,12 @@ def submission_flags(course: Path, assignment: str, student: str) -> list[str]:
     """Flags for each notebook of a submission (see notebook_flags)."""
     layout, flags = Course(course), []
     helpers = {p.stem for p in layout.release(assignment).glob("*.py")}
+    from .intake import read_regular
+
     for released in sorted(layout.release(assignment).glob("*.ipynb")):
-        submitted = layout.submitted(student, assignment) / released.name
+        data = read_regular(layout.submitted(student, assignment) / released.name)  # never through a link
         try:
-            flags += notebook_flags(nbformat.read(released, as_version=4), nbformat.read(submitted, as_version=4),
+            flags += notebook_flags(nbformat.read(released, as_version=4), nbformat.reads(data.decode(), as_version=4),
                                     released.stem, helpers)
         except Exception:  # noqa: BLE001 - missing or unreadable: grading itself reports it
             continue

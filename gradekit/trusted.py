@@ -1,23 +1,29 @@
-"""Verdicts the student's code cannot rewrite: probes in the kernel, judgement in the grader.
+"""Verdicts the student's code cannot rewrite: probes in the kernel, references and judgement in the grader.
 
-The hidden tests run in the student's kernel, after the student's code, so a submission can rewrite
-them (patch numpy.allclose, swallow exceptions, lie from __eq__). This module adds a second verdict for
-every graded cell that has a probe (source/<assignment>/probes/<notebook>.py, instructor only):
+The hidden tests run in the student's kernel, after the student's code, so a submission can rewrite them
+(patch numpy.allclose, swallow exceptions, forge outputs). The grader therefore awards no point on the
+kernel's word (gradekit.verdicts): every graded cell of an assignment with probes
+(source/<assignment>/probes/<notebook>.py, instructor only) is judged here.
 
 1. After the whole notebook has run, one extra cell runs the probes in the student's kernel. Each probe
-   calls the student's functions on inputs no test cell used and returns plain arrays, which the kernel
-   saves with numpy.savez. No expected value ever enters the kernel, so the only way to produce the
-   right arrays is code that computes them.
-2. The grader loads the file with allow_pickle=False (numbers and strings only: no objects, no code),
-   computes the same probes on the reference solution in a clean kernel (cached by content hash), and
-   runs each check in its own process, which no student code has touched.
-3. A graded cell whose check fails gets an error output (TrustedCheckFailed), so nbgrader's own
-   scoring gives it 0. When the kernel's tests had passed it, the notebook is flagged for a TA.
+   calls the student's functions on inputs drawn from a secret seed of this batch (`batch_rng(n)`, `batch_seed(n)`;
+   the kernel cannot predict them) and returns plain arrays. They come back as one output of that cell,
+   through the kernel protocol: never as a file the kernel could rewrite afterwards.
+2. The grader decodes them with allow_pickle=False (numbers and strings only: no objects, no code, no
+   lying __eq__), and computes the same probes with the same seed on the instructor's solution, from a
+   read-only snapshot of source/ taken when the batch starts, in a sandboxed kernel of its own.
+3. Each check compares the kernel's arrays with the reference's (or with a property the grader computes
+   itself from them); it never compares two numbers that both came from the kernel.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
+import os
+import secrets
 import shutil
+import stat
 import subprocess
 import tempfile
 import types
@@ -27,15 +33,18 @@ import numpy as np
 
 from .layout import Course
 
-PROBE_FILE = ".gradekit_probes.npz"  # written by the probe cell in the kernel's working directory
+PROBE_MIME = "application/x-gradekit-probes"  # the probe cell's one output: a base64 npz archive
 PROBE_CELL_TAG = "gradekit-probes"
 MAX_PROBE_BYTES = 200 * 2**20
 ERROR_KEY = "__error__"
 FAILED_ENAME = "TrustedCheckFailed"
+SEED_FILE = "probe_seed"
 # Run before a probe file, in the kernel and in the grader alike: the decorators that register probes and
-# checks by grade id, so that the probe files hold nothing but probes and checks.
+# checks by grade id, and the batch's random inputs, so that the probe files hold nothing but probes and checks.
 PRELUDE = """\
-PROBES, CHECKS = {}, {}
+import numpy as _np
+PROBES, CHECKS = {{}}, {{}}
+SEED = {seed}
 def _register(table, grade_id):
     def register(fn):
         table[grade_id] = fn
@@ -43,20 +52,107 @@ def _register(table, grade_id):
     return register
 probe = lambda grade_id: _register(PROBES, grade_id)
 check = lambda grade_id: _register(CHECKS, grade_id)
+def batch_rng(*key):
+    \"\"\"A NumPy generator for this batch's inputs: the same in the student's kernel and the reference's.\"\"\"
+    return _np.random.default_rng([SEED, *key])
+def batch_seed(*key):
+    \"\"\"An integer seed (for torch.Generator) derived from this batch's seed.\"\"\"
+    return int(batch_rng(*key).integers(2**31 - 1))
 """
+
+
+class ProbeError(RuntimeError):
+    """The instructor's probes do not fit the notebook, or the reference fails them: grading stops."""
 
 
 def probe_path(course: Path, assignment: str, notebook: str) -> Path:
     return Course(course).probes(assignment) / f"{notebook}.py"
 
 
-def probe_cell(probe_source: str, out_file: str):
-    """The cell appended to a notebook to run its probes in the kernel (removed again before saving)."""
+def prelude(seed: int) -> str:
+    return PRELUDE.format(seed=int(seed))
+
+
+# ------------------------------------------------------------------------------------------------
+# The batch's secret seed
+# ------------------------------------------------------------------------------------------------
+
+def current_seed(course: Path, assignment: str) -> int:
+    """The seed of the last batch (grading/<assignment>/probe_seed, grader-only); a new one if none."""
+    path = Course(course).grading(assignment) / SEED_FILE
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return new_seed(course, assignment)
+
+
+def new_seed(course: Path, assignment: str, seed: int | None = None) -> int:
+    """Draw (or set) the batch's seed and record it for plain nbgrader runs that follow."""
+    from .atomic import write_atomically
+
+    seed = secrets.randbelow(2**62) if seed is None else int(seed)
+    folder = Course(course).grading(assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomically(folder / SEED_FILE, f"{seed}\n")
+    return seed
+
+
+# ------------------------------------------------------------------------------------------------
+# A read-only snapshot of source/
+# ------------------------------------------------------------------------------------------------
+
+def _source_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        parts = path.relative_to(folder).parts
+        if (path.is_file() and not path.is_symlink() and path.suffix in (".py", ".ipynb")
+                and "__pycache__" not in parts and parts[0] != "kit"):
+            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def snapshot(course: Path, assignment: str) -> Path:
+    """A read-only copy of source/<assignment> (notebooks, helpers, probes; not kit/), named by its content,
+    taken once: the reference results and the checks come from it, never from the live folder."""
+    layout = Course(course)
+    source = layout.source(assignment)
+    dest = layout.grading(assignment) / "snapshots" / _source_digest(source)
+    if dest.is_dir():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=dest.parent))
+    shutil.copytree(source, tmp / "copy", symlinks=True, ignore=shutil.ignore_patterns(
+        "kit", "__pycache__", "*_metrics.json", ".ipynb_checkpoints"))
+    for base, dirs, files in os.walk(tmp / "copy"):
+        for name in files:
+            path = Path(base) / name
+            if path.is_symlink():
+                path.unlink()  # an instructor's link is never followed by grading
+            else:
+                path.chmod(0o444)
+    for base, dirs, _ in os.walk(tmp / "copy", topdown=False):
+        os.chmod(base, 0o555)
+    try:
+        os.rename(tmp / "copy", dest)
+    except OSError:  # another grader made it first
+        pass
+    shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+# ------------------------------------------------------------------------------------------------
+# Probes in the kernel
+# ------------------------------------------------------------------------------------------------
+
+def probe_cell(probe_source: str, seed: int):
+    """The cell appended to a notebook to run its probes in the kernel (removed again before saving). Its
+    one output carries the arrays; the grader reads nothing else of it."""
     code = f"""\
 def __gradekit_probes():
-    import numpy
+    import base64, io, numpy
+    from IPython.display import display
     probes = {{"__name__": "gradekit_probes"}}
-    exec(compile({PRELUDE + probe_source!r}, "<gradekit probes>", "exec"), probes)
+    exec(compile({prelude(seed) + probe_source!r}, "<gradekit probes>", "exec"), probes)
     arrays = {{}}
     for grade_id, probe in probes["PROBES"].items():
         try:
@@ -64,7 +160,9 @@ def __gradekit_probes():
                 arrays[grade_id + "/" + key] = numpy.asarray(value)
         except BaseException as err:  # the student's code may raise anything, SystemExit included
             arrays[grade_id + "/{ERROR_KEY}"] = numpy.array(f"{{type(err).__name__}}: {{err}}"[:500])
-    numpy.savez({out_file!r}, **arrays)
+    buffer = io.BytesIO()
+    numpy.savez(buffer, **arrays)
+    display({{{PROBE_MIME!r}: base64.b64encode(buffer.getvalue()).decode()}}, raw=True)
 __gradekit_probes()
 del __gradekit_probes
 """
@@ -75,36 +173,60 @@ del __gradekit_probes
     return cell
 
 
-def load_arrays(path: Path) -> dict[str, dict[str, np.ndarray | None]] | None:
-    """{grade_id: {key: array}} from a probe file; None if it is missing or unreadable. An entry that is
-    not plain data (an object array, which would need unpickling) is kept as None and fails its check."""
-    path = Path(path)
-    if not path.is_file() or path.stat().st_size > MAX_PROBE_BYTES:
+def arrays_from_outputs(outputs) -> dict[str, dict[str, np.ndarray | None]] | None:
+    """{grade_id: {key: array}} from the probe cell's outputs; None unless exactly one probe output is there
+    and it decodes. An entry that is not plain data (an object array) is kept as None and fails its check."""
+    found = [o for o in outputs if o.get("output_type") in ("display_data", "execute_result")
+             and PROBE_MIME in o.get("data", {})]
+    if len(found) != 1 or not isinstance(found[0]["data"][PROBE_MIME], str):
         return None
-    out: dict[str, dict] = {}
+    text = found[0]["data"][PROBE_MIME]
+    if len(text) > MAX_PROBE_BYTES * 4 // 3 + 4:
+        return None
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            for name in archive.files:
-                grade_id, _, key = name.partition("/")
-                try:
-                    out.setdefault(grade_id, {})[key] = archive[name]
-                except ValueError:
-                    out.setdefault(grade_id, {})[key] = None
-    except Exception:  # noqa: BLE001 - a corrupt or hostile file is simply no evidence
+        return _decode(base64.b64decode(text, validate=True))
+    except Exception:  # noqa: BLE001 - a corrupt or hostile archive is simply no evidence
         return None
+
+
+def _decode(data: bytes) -> dict:
+    out: dict[str, dict] = {}
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        for name in archive.files:
+            grade_id, _, key = name.partition("/")
+            try:
+                out.setdefault(grade_id, {})[key] = archive[name]
+            except ValueError:
+                out.setdefault(grade_id, {})[key] = None
     return out
 
 
-def load_checks(probe_file: Path):
+def load_arrays(path: Path) -> dict | None:
+    """Arrays from a file the grader itself wrote (the reference cache)."""
+    try:
+        return _decode(Path(path).read_bytes())
+    except Exception:  # noqa: BLE001
+        return None
+
+
+# ------------------------------------------------------------------------------------------------
+# Judgement in the grader
+# ------------------------------------------------------------------------------------------------
+
+def load_checks(probe_file: Path, seed: int = 0):
     """The probe module loaded in the grader's process, for its CHECKS."""
-    module = types.ModuleType(f"gradekit_probes_{probe_file.stem}")
+    module = types.ModuleType(f"gradekit_probes_{Path(probe_file).stem}")
     module.__file__ = str(probe_file)
-    exec(compile(PRELUDE + probe_file.read_text(), str(probe_file), "exec"), module.__dict__)
+    exec(compile(prelude(seed) + Path(probe_file).read_text(), str(probe_file), "exec"), module.__dict__)
     return module
 
 
+def _plain(value) -> bool:
+    return value is not None and value.dtype.kind in "biuf" and bool(np.all(np.isfinite(value)))
+
+
 def default_check(got: dict, ref: dict, rtol: float = 1e-6, atol: float = 1e-9) -> str | None:
-    """Same keys, same shapes, integers equal, floats equal within tolerance (a probe module may set
+    """Same keys, same shapes, finite, integers equal, floats equal within tolerance (a probe module may set
     DEFAULT_TOLERANCE = (rtol, atol), e.g. for float32 results, whose rounding differs between CPUs)."""
     for key, expected in ref.items():
         value = got.get(key)
@@ -113,7 +235,9 @@ def default_check(got: dict, ref: dict, rtol: float = 1e-6, atol: float = 1e-9) 
         if expected.dtype.kind in "biu":
             if value.dtype.kind not in "biu" or not np.array_equal(value, expected):
                 return "the result differs from the expected one"
-        elif value.dtype.kind not in "biuf" or not np.allclose(value, expected, rtol=rtol, atol=atol):
+        elif expected.dtype.kind in "f" and (not _plain(value) or not np.allclose(value, expected, rtol=rtol, atol=atol)):
+            return "the result differs from the expected one"
+        elif expected.dtype.kind not in "biuf" and not np.array_equal(value, expected):
             return "the result differs from the expected one"
     return None
 
@@ -138,59 +262,99 @@ def judge(module, student: dict | None, reference: dict) -> dict[str, str | None
                     verdicts[grade_id] = default_check(got, ref, *getattr(module, "DEFAULT_TOLERANCE", ()))
             except Exception as err:  # noqa: BLE001 - malformed results fail the check, never the grader
                 verdicts[grade_id] = f"the results could not be checked ({type(err).__name__})"
+            if verdicts[grade_id] is not None and not isinstance(verdicts[grade_id], str):
+                verdicts[grade_id] = "the results could not be checked"
     return verdicts
 
 
-def _cache_key(course: Path, assignment: str, notebook: str) -> str:
-    digest = hashlib.sha256()
-    folder = Course(course).source(assignment)
-    for path in sorted(folder.rglob("*")):
-        parts = path.relative_to(folder).parts
-        if path.is_file() and path.suffix in (".py", ".ipynb") and "__pycache__" not in parts and parts[0] != "kit":
-            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
-    digest.update(notebook.encode())
-    return digest.hexdigest()[:16]
+def graded_test_cells(nb) -> list[str]:
+    """grade_ids of a notebook's autograded test cells (graded, not a written answer)."""
+    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
+            and not c.metadata["nbgrader"].get("solution")]
 
 
-def reference_arrays(course: Path, assignment: str, notebook: str, timeout: int = 600) -> dict:
-    """The probes computed on the instructor's solution, executed in a clean kernel; cached in
-    grading/<assignment>/reference_probes/ (hidden from students' kernels like the rest of the course)."""
+def check_coverage(module, nb, notebook: str) -> None:
+    """Every graded cell has a probe and every probe a graded cell (ProbeError otherwise)."""
+    cells, probes = set(graded_test_cells(nb)), set(module.PROBES)
+    problems = []
+    if cells - probes:
+        problems.append(f"graded cells without a probe: {', '.join(sorted(cells - probes))}")
+    if probes - cells:
+        problems.append(f"probes for no graded cell: {', '.join(sorted(probes - cells))}")
+    if problems:
+        raise ProbeError(f"probes/{notebook}.py does not fit {notebook}.ipynb: {'; '.join(problems)} (every "
+                         "graded cell needs a probe; remove the probe file to grade the notebook unverified)")
+
+
+# ------------------------------------------------------------------------------------------------
+# The reference, computed sandboxed from the snapshot
+# ------------------------------------------------------------------------------------------------
+
+def reference_arrays(course: Path, assignment: str, notebook: str, seed: int | None = None,
+                     timeout: int = 600) -> dict:
+    """The probes computed on the instructor's solution with this seed, from the snapshot of source/, in a
+    sandboxed kernel; cached in grading/<assignment>/reference_probes/ (grader-only). ProbeError when the
+    probes do not fit the notebook or the reference fails its own checks."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from .kernel import SandboxedKernelManager
+
     layout = Course(course)
-    cache = layout.reference_cache(assignment) / f"{notebook}-{_cache_key(course, assignment, notebook)}.npz"
-    if not cache.is_file():
-        import nbformat
-        from nbclient import NotebookClient
+    seed = current_seed(course, assignment) if seed is None else int(seed)
+    snap = snapshot(course, assignment)
+    cache = layout.reference_cache(assignment) / f"{notebook}-{snap.name}-{seed}.npz"
+    if cache.is_file():
+        return load_arrays(cache)
+    probes = snap / "probes" / f"{notebook}.py"
+    module = load_checks(probes, seed)
+    nb = nbformat.read(snap / f"{notebook}.ipynb", as_version=4)
+    check_coverage(module, nb, notebook)
+    scratch = layout.grading(assignment) / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="reference-", dir=scratch))
+    try:
+        for entry in snap.iterdir():
+            if entry.is_file() and entry.suffix != ".ipynb":
+                shutil.copyfile(entry, work / entry.name)
+        nb.cells.append(probe_cell(probes.read_text(), seed))
+        # the kernel's own chatter stays out of the TA's terminal; a failing probe is reported below
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SandboxedKernelManager,
+                       config=layout.config, resources={"metadata": {"path": str(work)}}).execute(
+            stderr=subprocess.DEVNULL)
+    finally:
+        remove_tree(work)
+    arrays = arrays_from_outputs(nb.cells[-1].outputs)
+    errors = {g: str(v[ERROR_KEY]) for g, v in (arrays or {}).items() if ERROR_KEY in v}
+    if arrays is None or errors:
+        raise ProbeError(f"the reference solution fails its own probes in {notebook}: {errors or 'no results'}")
+    own = {g: m for g, m in judge(module, arrays, arrays).items() if m}
+    if own:
+        raise ProbeError(f"the reference solution fails its own checks in {notebook} with seed {seed}: {own}")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_suffix(f".{secrets.token_hex(4)}.tmp")
+    buffer = io.BytesIO()
+    np.savez(buffer, **{f"{g}/{k}": v for g, values in arrays.items() for k, v in values.items()})
+    partial.write_bytes(buffer.getvalue())
+    partial.replace(cache)  # atomic: graders running side by side never read half a file
+    return arrays
 
-        source = layout.source(assignment)
-        # inside the course, which students' kernels cannot see (/tmp may be visible to them)
-        scratch = layout.grading(assignment)
-        scratch.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="reference-run-", dir=scratch) as tmp:
-            work = Path(tmp) / assignment
-            shutil.copytree(source, work, ignore=shutil.ignore_patterns("probes", "kit", "*_metrics.json", "__pycache__"))
-            nb = nbformat.read(source / f"{notebook}.ipynb", as_version=4)
-            nb.cells.append(probe_cell(probe_path(course, assignment, notebook).read_text(), PROBE_FILE))
-            # the kernel's own chatter (e.g. its warning about TCP without encryption) stays out of the
-            # TA's terminal; a failing probe is reported below
-            NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                           resources={"metadata": {"path": str(work)}}).execute(stderr=subprocess.DEVNULL)
-            arrays = load_arrays(work / PROBE_FILE)
-            errors = {g: v[ERROR_KEY] for g, v in (arrays or {}).items() if ERROR_KEY in v}
-            if arrays is None or errors:
-                raise RuntimeError(f"the reference solution fails its own probes in {notebook}: {errors}")
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            partial = cache.with_suffix(f".{id(arrays)}.tmp.npz")
-            shutil.copy(work / PROBE_FILE, partial)
-            partial.replace(cache)  # atomic: graders running side by side never read half a file
-            for old in cache.parent.glob(f"{notebook}-*.npz"):
-                if old != cache and not old.name.endswith(".tmp.npz"):
-                    old.unlink(missing_ok=True)
-    return load_arrays(cache)
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder a kernel wrote in, without following any link it made, whatever modes it set."""
+    def retry(func, name, _exc):
+        try:
+            os.chmod(os.path.dirname(name), stat.S_IRWXU)
+            func(name)
+        except OSError:
+            pass
+    shutil.rmtree(path, onerror=retry)
 
 
 def fail_cell(cell, message: str) -> None:
-    """Give a graded cell an error output, which nbgrader scores as 0, with the reason for the student."""
+    """Put the grader's failure first in a graded cell's outputs, which nbgrader scores as 0."""
     import nbformat
 
-    cell.outputs.append(nbformat.v4.new_output(
+    cell.outputs.insert(0, nbformat.v4.new_output(
         "error", ename=FAILED_ENAME, evalue=message, traceback=[f"{FAILED_ENAME}: {message}"]))

@@ -27,11 +27,29 @@ def make_api(course: str):
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
-def handle(api, assignment: str, request: GradingRequest) -> WorkerReply:
+def handle(api, course: str, assignment: str, request: GradingRequest) -> WorkerReply:
+    """Intake, autograde from the private copy, feedback; the kernel's scratch folders removed after."""
+    from .findings import take_recorded
+    from .intake import SubmissionRejected, discard, intake_root, take_in
+    from .layout import Course
+
     t0 = time.perf_counter()
-    result = api.autograde(assignment, request.student, force=True, create=True)
+    layout = Course(course)
+    take_recorded()
+    try:
+        intake = take_in(layout.root, assignment, request.student, layout.notebooks(assignment))
+    except SubmissionRejected as err:
+        discard(layout.root, assignment, request.student)
+        return WorkerReply(request.student, rejected=str(err), seconds=time.perf_counter() - t0)
+    api.coursedir.submitted_directory = str(intake_root(layout.root, assignment).relative_to(layout.root))
+    api.config.BoundedExecute.probe_seed = request.probe_seed
+    try:
+        result = api.autograde(assignment, request.student, force=True, create=True)
+    finally:
+        discard(layout.root, assignment, request.student)
     reply = WorkerReply(request.student, success=bool(result.get("success")),
-                        log=(result.get("log") or "")[-20000:], error=(result.get("error") or "")[-5000:])
+                        log=(result.get("log") or "")[-20000:], error=(result.get("error") or "")[-5000:],
+                        findings=take_recorded(), intake_flags=intake.flags())
     if reply.success and request.feedback:
         feedback = api.generate_feedback(assignment, request.student, force=True)
         reply.feedback = bool(feedback.get("success"))
@@ -39,6 +57,7 @@ def handle(api, assignment: str, request: GradingRequest) -> WorkerReply:
             reply.log += "\n[feedback] " + (feedback.get("error") or "")[-2000:]
     reply.seconds = time.perf_counter() - t0
     return reply
+
 
 
 def main(argv=None) -> int:
@@ -54,7 +73,7 @@ def main(argv=None) -> int:
             continue
         request = GradingRequest(**json.loads(line))
         try:
-            reply = handle(api, assignment, request)
+            reply = handle(api, course, assignment, request)
         except Exception as err:  # noqa: BLE001 - report, never die on one submission
             reply = WorkerReply(request.student, error=f"{type(err).__name__}: {err}")
         protocol.write(reply.to_json() + "\n")

@@ -1,26 +1,40 @@
-"""nbgrader's Execute, bounded in output, in a sandboxed kernel, with the grader's trusted re-check."""
+"""nbgrader's Execute in a sandboxed kernel that works on a private copy, with the grader's verdicts."""
+from __future__ import annotations
+
 import json
+import os
+import secrets
+import shutil
+import stat
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Float, Unicode
+from traitlets import Bool, Float, Integer, Unicode
 
-from .. import trusted
-from ..findings import FAILED, PASSED, NotebookFindings
+from .. import trusted, verdicts
+from ..findings import FAILED, PASSED, NotebookFindings, record
 
 OUTPUT_LIMIT_MESSAGE = "output limit exceeded"
+# What the kernel may show: text and raster images. HTML, JavaScript, SVG and Markdown from a student's
+# kernel would run or render in a TA's formgrader page and in the student's feedback.
+SAFE_MIME_TYPES = ("text/plain", "image/png", "image/jpeg")
+SCRATCH_ATTRIBUTE = "_gradekit_scratch"
 
 
 class BoundedExecute(Execute):
-    """nbgrader's Execute with a cap on the total output a notebook may produce, and the trusted re-check.
+    """nbgrader's Execute, with the kernel treated as the adversary.
 
-    A submission that prints gigabytes would otherwise fill the grader's memory and the autograded file.
-    Past the cap, further display and stream output of the notebook is dropped (errors are still kept,
-    so a failing test still fails) and one note is added to the cell. With probes in
-    source/<assignment>/probes/, every graded cell they cover is also judged in the grader's process
-    (gradekit.trusted); a cell fails when either judge fails it. What was found goes into the notebook's
-    metadata (gradekit.findings).
+    - The kernel works in a private copy of the submission's folder (grading/<assignment>/scratch/), one
+      per submission, shared by its notebooks and removed afterwards: nothing it writes, links included,
+      reaches autograded/ or feedback/, and no grading step follows a path it made.
+    - Its outputs are bounded (a total size cap), reduced to safe types, and never rewrite another
+      cell: display updates and widget messages are dropped.
+    - With probes in source/<assignment>/probes/, every graded cell is judged by the grader
+      (gradekit.trusted); gradekit.verdicts then writes the grader's verdict into each graded cell, so
+      nbgrader's scoring reads nothing the kernel produced except its failures.
+
+    What was found goes into the notebook's metadata (gradekit.findings).
     """
 
     max_output_mb = Float(20.0, help="Total output (MB) one notebook may produce.").tag(config=True)
@@ -28,6 +42,8 @@ class BoundedExecute(Execute):
                                      "(gradekit.trusted).").tag(config=True)
     course_root = Unicode("", help="Course directory (for source/<assignment>/probes and the reference "
                                    "cache); default: three levels above the notebook's folder.").tag(config=True)
+    probe_seed = Integer(0, help="The batch's secret seed for the probes' inputs; 0: the seed of the last "
+                                 "batch (grading/<assignment>/probe_seed). Set by `gradekit grade`.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         from ..kernel import SandboxedKernelManager
@@ -37,63 +53,104 @@ class BoundedExecute(Execute):
 
     def preprocess(self, nb, resources=None, *args, **kwargs):
         self._output_bytes = 0
+        self._probe_index = None
         self.findings = NotebookFindings()
         info = (resources or {}).get("nbgrader", {})
         folder = Path(resources["metadata"]["path"]) if resources else None
         course = Path(self.course_root) if self.course_root else (folder.parents[2] if folder else None)
-        probes = (trusted.probe_path(course, info["assignment"], info["notebook"])
-                  if self.trusted_checks and course and "assignment" in info else None)
-        if probes and probes.is_file():
-            nb, resources = self._execute_with_probes(nb, resources, course, info, folder, probes, *args, **kwargs)
-        else:
-            nb, resources = super().preprocess(nb, resources, *args, **kwargs)
+        if not (course and "assignment" in info):  # not inside nbgrader's autograde: plain execution
+            return super().preprocess(nb, resources, *args, **kwargs)
+        assignment, notebook = info["assignment"], info["notebook"]
+        resources["metadata"]["path"] = str(self._scratch(course, assignment, info.get("student", "x"), folder))
+        try:
+            probes = trusted.snapshot(course, assignment) / "probes" / f"{notebook}.py"
+            if self.trusted_checks and probes.is_file():
+                nb, resources = self._execute_with_probes(nb, resources, course, assignment, notebook, probes,
+                                                          *args, **kwargs)
+            else:
+                nb, resources = super().preprocess(nb, resources, *args, **kwargs)
+                self.findings.kernel_tests = self._kernel_verdicts(nb)
+                self.findings.verdicts = verdicts.award(nb, None)
+        finally:
+            resources["metadata"]["path"] = str(folder)
         self.findings.save(nb)
+        record(notebook, self.findings)
         return nb, resources
 
-    def _execute_with_probes(self, nb, resources, course, info, folder, probes, *args, **kwargs):
-        reference = trusted.reference_arrays(course, info["assignment"], info["notebook"])
-        out_file = folder / trusted.PROBE_FILE
-        self.findings.shipped_probe_file = out_file.exists() or out_file.is_symlink()
-        out_file.unlink(missing_ok=True)  # a stale or student-shipped file is never evidence
-        nb.cells.append(trusted.probe_cell(probes.read_text(), trusted.PROBE_FILE))
+    # ------------------------------------------------------------------------------------------------
+    def _scratch(self, course: Path, assignment: str, student: str, folder: Path) -> Path:
+        """The submission's private working copy: made at its first notebook from the files nbgrader put in
+        the autograded folder (the student's files after intake, the release's helpers), then shared."""
+        existing = getattr(self.parent, SCRATCH_ATTRIBUTE, None)
+        if existing and Path(existing).is_dir():
+            return Path(existing)
+        base = course / "grading" / assignment / "scratch"
+        base.mkdir(parents=True, exist_ok=True)
+        scratch = base / f"{student}-{secrets.token_hex(6)}"
+        _copy_regular_files(folder, scratch)
+        if self.parent is not None:
+            setattr(self.parent, SCRATCH_ATTRIBUTE, str(scratch))
+        return scratch
+
+    def _execute_with_probes(self, nb, resources, course, assignment, notebook, probes, *args, **kwargs):
+        seed = self.probe_seed or trusted.current_seed(course, assignment)
+        module = trusted.load_checks(probes, seed)
+        trusted.check_coverage(module, nb, notebook)
+        reference = trusted.reference_arrays(course, assignment, notebook, seed)
+        self.findings.verified, self.findings.probe_seed = True, seed
+        nb.cells.append(trusted.probe_cell(probes.read_text(), seed))
+        self._probe_index = len(nb.cells) - 1
         try:
             nb, resources = super().preprocess(nb, resources, *args, **kwargs)
+            probe_outputs = nb.cells[-1].get("outputs", []) if self._is_probe(nb.cells[-1]) else []
         finally:
-            nb.cells = [c for c in nb.cells if trusted.PROBE_CELL_TAG not in c.metadata.get("tags", [])]
-        student = None if out_file.is_symlink() else trusted.load_arrays(out_file)
-        out_file.unlink(missing_ok=True)
-        verdicts = trusted.judge(trusted.load_checks(probes), student, reference)
-        self.findings.kernel_tests = self._kernel_verdicts(nb, verdicts)
-        self.findings.trusted_checks = {g: m or PASSED for g, m in verdicts.items()}
-        self._apply_verdicts(nb, verdicts)
+            nb.cells = [c for c in nb.cells if not self._is_probe(c)]
+            self._probe_index = None
+        student = trusted.arrays_from_outputs(probe_outputs)
+        checks = trusted.judge(module, student, reference)
+        self.findings.kernel_tests = self._kernel_verdicts(nb)
+        self.findings.trusted_checks = {g: m or PASSED for g, m in checks.items()}
+        self.findings.overruled = [g for g, m in checks.items() if m and self.findings.kernel_tests.get(g) == PASSED]
+        for grade_id in self.findings.overruled:
+            self.log.warning("trusted re-check failed where the notebook's own test passed: %s (%s)",
+                             grade_id, checks[grade_id])
+        self.findings.verdicts = verdicts.award(nb, checks)
         return nb, resources
 
     @staticmethod
-    def _graded_code_cells(nb, verdicts: dict):
-        for cell in nb.cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if cell.cell_type == "code" and grade_id in verdicts:
-                yield grade_id, cell, any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+    def _is_probe(cell) -> bool:
+        return trusted.PROBE_CELL_TAG in cell.metadata.get("tags", [])
 
-    def _kernel_verdicts(self, nb, verdicts: dict) -> dict[str, str]:
-        """"passed" or "failed" for every graded cell the re-check judges, as the notebook's own tests ran."""
-        return {g: FAILED if failed else PASSED for g, _, failed in self._graded_code_cells(nb, verdicts)}
+    @staticmethod
+    def _kernel_verdicts(nb) -> dict[str, str]:
+        """"passed" or "failed" for every graded cell, as the notebook's own tests ran in the kernel."""
+        return {g: FAILED if verdicts.kernel_failed(cell) else PASSED for g, cell in verdicts.graded_test_cells(nb)}
 
-    def _apply_verdicts(self, nb, verdicts: dict) -> None:
-        """Fail every graded cell whose trusted check failed; note those the kernel's own tests passed."""
-        for grade_id, cell, failed in list(self._graded_code_cells(nb, verdicts)):
-            message = verdicts[grade_id]
-            if message is None:
-                continue
-            if not failed:
-                self.findings.overruled.append(grade_id)
-                self.log.warning("trusted re-check failed where the notebook's own test passed: %s (%s)",
-                                 grade_id, message)
-            trusted.fail_cell(cell, message)
+    # ------------------------------------------------------------------------------------------------
+    # What the kernel may put into the notebook
+    # ------------------------------------------------------------------------------------------------
+    def _update_display_id(self, display_id, msg):
+        """Never: a display updated from a later cell would carry what the kernel saw then (hidden tests)."""
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Widgets are not graded: their messages could route outputs around the grader's view."""
 
     def output(self, outs, msg, display_id, cell_index):
-        if msg["msg_type"] in ("stream", "display_data", "execute_result", "update_display_data"):
-            content = msg.get("content", {})
+        msg_type = msg["msg_type"]
+        if msg_type == "update_display_data":
+            return None
+        content = msg.get("content", {})
+        if cell_index == self._probe_index:  # only the probe archive, bounded by trusted.MAX_PROBE_BYTES
+            if msg_type == "display_data" and trusted.PROBE_MIME in content.get("data", {}):
+                return super().output(outs, msg, None, cell_index)
+            return None
+        if msg_type in ("display_data", "execute_result"):
+            data = {k: v for k, v in content.get("data", {}).items() if k in SAFE_MIME_TYPES}
+            if not data:
+                return None
+            msg = {**msg, "content": {**content, "data": data, "metadata": {}, "transient": {}}}
+            content = msg["content"]
+        if msg_type in ("stream", "display_data", "execute_result"):
             text = content.get("text")
             self._output_bytes += len(text) if isinstance(text, str) else len(json.dumps(content))
             if self._output_bytes > self.max_output_mb * 1e6:
@@ -105,4 +162,22 @@ class BoundedExecute(Execute):
                         "stream", name="stdout",
                         text=f"\n[{OUTPUT_LIMIT_MESSAGE}: over {self.max_output_mb:g} MB; the rest is dropped]\n"))
                 return None
-        return super().output(outs, msg, display_id, cell_index)
+        elif msg_type == "error":
+            self._output_bytes += len(json.dumps(content))
+            if self._output_bytes > self.max_output_mb * 1e6:  # an error still fails its cell, briefly
+                content = {"ename": str(content.get("ename", "Error"))[:100], "evalue": "", "traceback": []}
+                msg = {**msg, "content": content}
+        return super().output(outs, msg, None, cell_index)
+
+
+def _copy_regular_files(source: Path, dest: Path) -> None:
+    """Copy the non-notebook regular files and folders of `source` into a new folder `dest`, never
+    following a link (there should be none: these are the grader's own copies)."""
+    dest.mkdir(mode=0o755)
+    for entry in os.scandir(source):
+        info = entry.stat(follow_symlinks=False)
+        target = dest / entry.name
+        if stat.S_ISDIR(info.st_mode):
+            _copy_regular_files(Path(entry.path), target)
+        elif stat.S_ISREG(info.st_mode) and not entry.name.endswith(".ipynb"):
+            shutil.copyfile(entry.path, target, follow_symlinks=False)

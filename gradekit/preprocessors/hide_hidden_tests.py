@@ -1,12 +1,15 @@
-"""Feedback for students that keeps the hidden tests hidden."""
-import re
-
+"""Feedback for students built by the grader: released cells, the grader's verdicts, no hidden test."""
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer
 
-from .. import trusted
+from ..findings import METADATA_KEY
+from ..verdicts import graded_test_cells
+from .bounded_execute import SAFE_MIME_TYPES
 
 HIDDEN_BEGIN, HIDDEN_END, HINT_PREFIX = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS", "# HINT:"
+AFTER_HIDDEN = ("[outputs not included in feedback: this cell ran after hidden tests had been run in the "
+                "kernel; run your notebook to see them]")
 
 
 def split_hidden(source: str) -> tuple[list[str], list[str], list[str]]:
@@ -28,46 +31,83 @@ def split_hidden(source: str) -> tuple[list[str], list[str], list[str]]:
     return visible, hidden, hints
 
 
-def _failing_line(output) -> int | None:
-    """The cell line an IPython traceback points at (`----> 12 ...`), if any."""
-    for frame in output.get("traceback", [])[1:2]:
-        match = re.search(r"-+> *(\d+)", re.sub(r"\x1b\[[0-9;]*m", "", frame))
-        if match:
-            return int(match.group(1))
-    return None
-
-
 class HideHiddenTests(NbGraderPreprocessor):
-    """Feedback for students without the hidden tests (nbgrader shows them in full, nbgrader #917).
+    """Feedback built from what the grader knows, not from what the student's kernel printed.
 
-    In every cell with hidden tests the hidden lines are replaced by a placeholder, and the outputs by a
-    summary: passed, or failed with the test's points and the instructor's hint (the `# HINT:` lines of
-    the hidden block), plus the reason when it is safe to show: a failure in the visible part (which the
-    student can reproduce) or the grader's trusted re-check (whose messages hold no reference values).
-    A hidden test's own message, traceback and printed values may hold reference values: never shown.
+    - Test cells: the visible lines (hidden blocks replaced by a placeholder) and one summary written by
+      the grader: passed, or failed with the points lost, the grader's reason (its own text, which holds no
+      reference value) and the instructor's hints (`# HINT:` lines of the hidden block). No text of a test
+      cell's outputs is ever shown: the kernel wrote it, and could have written anything there.
+    - The student's own cells and the other released cells: their outputs, reduced to text and raster
+      images within size caps, but only for cells that ran before the first hidden test reached the
+      kernel. Later ones could show what the kernel learnt from the hidden tests, so they get a note.
+    - The notebook's metadata: only what rendering needs (no widget state, no kernel-written data).
+    nbgrader alone shows the hidden tests in full (its issue #917).
     """
 
+    max_cell_text = Integer(20000, help="Characters of text output kept per cell in feedback.").tag(config=True)
+    max_image_bytes = Integer(1_000_000, help="Largest image (base64 bytes) kept in feedback.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        findings = nb.metadata.get(METADATA_KEY, {})
+        self._verdicts = findings.get("verdicts", {}) if isinstance(findings, dict) else {}
+        self._tests = {id(cell) for _, cell in graded_test_cells(nb)}
+        self._first_hidden = next((i for i, c in enumerate(nb.cells)
+                                   if c.cell_type == "code" and HIDDEN_BEGIN in c.source), len(nb.cells))
+        nb.metadata = nbformat.NotebookNode({k: nb.metadata[k] for k in ("kernelspec", "language_info")
+                                             if k in nb.metadata})
+        return super().preprocess(nb, resources)
+
     def preprocess_cell(self, cell, resources, cell_index):
-        if cell.cell_type != "code" or HIDDEN_BEGIN not in cell.source:
+        cell.metadata.pop("widgets", None)
+        if cell.cell_type != "code":
             return cell, resources
-        visible, _, hints = split_hidden(cell.source)
-        first_hidden = 1 + next(i for i, line in enumerate(cell.source.splitlines()) if line.strip() == HIDDEN_BEGIN)
-        errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-        points = cell.metadata.get("nbgrader", {}).get("points")
-        lines = []
-        if not errors:
-            lines.append("All tests of this cell passed.")
+        if id(cell) in self._tests:
+            self._summarise_test(cell)
+        elif cell_index >= self._first_hidden:
+            cell.outputs = [_text(AFTER_HIDDEN)] if cell.outputs else []
         else:
-            lines.append(f"A test of this cell failed ({points:g} points lost)." if points else "A test failed.")
-            for error in errors:
-                line = _failing_line(error)
-                if error.get("ename") == trusted.FAILED_ENAME:
-                    lines.append(f"The grader's re-check failed: {error.get('evalue', '')}")
-                elif line is not None and line < first_hidden:
-                    lines.append(f"Visible test: {error.get('ename')}: {error.get('evalue', '')}")
-                else:
-                    lines.append("A hidden test failed.")
-            lines += [f"Hint: {hint}" for hint in hints]
-        cell.source = "\n".join(visible)
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n")]
+            cell.outputs = self._safe_outputs(cell.outputs)
         return cell, resources
+
+    def _summarise_test(self, cell) -> None:
+        meta = cell.metadata.get("nbgrader", {})
+        visible, _, hints = split_hidden(cell.source)
+        verdict = self._verdicts.get(meta.get("grade_id"), "not graded")
+        points = meta.get("points")
+        if verdict == "passed":
+            lines = ["All tests of this cell passed."]
+        else:
+            lines = [f"A test of this cell failed ({points:g} points lost)." if points else "A test failed.",
+                     f"The grader: {verdict}"] + [f"Hint: {hint}" for hint in hints]
+        cell.source = "\n".join(visible)
+        cell.outputs = [_text("\n".join(lines) + "\n")]
+
+    def _safe_outputs(self, outputs) -> list:
+        kept, text_left = [], self.max_cell_text
+        for output in outputs:
+            kind = output.get("output_type")
+            if kind == "stream":
+                text = str(output.get("text", ""))[:max(text_left, 0)]
+                text_left -= len(text)
+                if text:
+                    kept.append(_text(text))
+            elif kind in ("display_data", "execute_result"):
+                data = {k: v for k, v in output.get("data", {}).items() if k in SAFE_MIME_TYPES and isinstance(v, str)
+                        and (k == "text/plain" or len(v) <= self.max_image_bytes)}
+                if "text/plain" in data:
+                    data["text/plain"] = data["text/plain"][:max(text_left, 0)]
+                    text_left -= len(data["text/plain"])
+                if data:
+                    kept.append(nbformat.v4.new_output("display_data", data=data))
+            elif kind == "error":
+                kept.append(nbformat.v4.new_output(
+                    "error", ename=str(output.get("ename", ""))[:200], evalue=str(output.get("evalue", ""))[:2000],
+                    traceback=[str(line)[:2000] for line in output.get("traceback", [])[:30]]))
+        if text_left < 0 or len(kept) < len(outputs):
+            kept.append(_text("[some output was left out of feedback: size or type]"))
+        return kept
+
+
+def _text(text: str):
+    return nbformat.v4.new_output("stream", name="stdout", text=text)

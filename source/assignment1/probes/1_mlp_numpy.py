@@ -1,13 +1,16 @@
 """Trusted re-check of 1_mlp_numpy.ipynb (instructor only: in CourseDirectory.ignore, never released).
 
 Each `probe` runs in the student's kernel after the whole notebook has run. It calls the student's code
-on inputs that no test cell used and returns plain arrays. The grader computes the same probes on the
-reference solution in a clean kernel, and each `check` (or the default: same keys, same shapes, equal
-within tolerance) decides in the grader's own process whether the graded cell keeps its points. No
-expected value ever enters the student's kernel. See gradekit/trusted.py and the README.
+on inputs drawn from the batch's secret seed (`batch_rng(key)`) and returns plain arrays. The grader
+computes the same probes with the same seed on the reference solution, sandboxed, and each `check` (or
+the default: same keys, same shapes, finite, equal within tolerance) decides in the grader's own process
+whether the graded cell keeps its points. A check compares the kernel's arrays with the reference's, or
+with what the grader computes itself from them (the accuracy of returned weights): never two numbers
+that both came from the kernel. No expected value ever enters the student's kernel. See
+gradekit/trusted.py and docs/security.md.
 
-`probe(grade_id)` and `check(grade_id)` register the functions below; gradekit/trusted.py defines them
-(its PRELUDE) before running this file, in the kernel and in the grader alike.
+`probe(grade_id)`, `check(grade_id)`, `batch_rng(*key)` and `batch_seed(*key)` are defined by
+gradekit/trusted.py (its PRELUDE) before this file runs, in the kernel and in the grader alike.
 """
 import numbers
 
@@ -46,34 +49,18 @@ def _weights(model):
     return out
 
 
-def _directional(loss, tensors, rng, h=1e-5):
-    """Central differences of loss() along one random direction per array (each perturbed in place and
-    restored): {"v{i}": direction, "fd{i}": derivative}. The check compares them with the analytic
-    gradients, so a backward pass is judged against its own forward pass, as the notebook's tests do."""
-    out = {}
-    for i, tensor in enumerate(tensors):
-        v = rng.normal(size=np.shape(tensor))
-        tensor += h * v
-        plus = float(loss())
-        tensor -= 2 * h * v
-        minus = float(loss())
-        tensor += h * v
-        out[f"v{i}"], out[f"fd{i}"] = v, (plus - minus) / (2 * h)
-    return out
-
-
 def _gradient_check(got, ref, prefix=""):
-    """Every analytic gradient g{i} agrees with the central difference along v{i}."""
+    """Every gradient g{i} equals the reference solution's on the same inputs and parameters (the grader
+    never compares two numbers that both came from the student's kernel)."""
     for key in ref:
         if not key.startswith(prefix + "g"):
             continue
-        i = key[len(prefix) + 1:]
-        g, v, fd = got.get(key), got.get(f"{prefix}v{i}"), got.get(f"{prefix}fd{i}")
-        if g is None or v is None or fd is None or g.shape != ref[key].shape:
+        g = got.get(key)
+        if g is None or g.shape != ref[key].shape or g.dtype.kind not in "biuf":
             return "a gradient has the wrong shape or is missing"
         # written so that nan or inf fails (every comparison with nan is False)
-        if not abs(float(np.sum(g * v)) - float(fd)) <= 1e-6 * (1.0 + abs(float(fd))):
-            return "a gradient does not match the numerical gradient of your forward pass"
+        if not np.all(np.abs(g - ref[key]) <= 1e-6 * (1.0 + np.abs(ref[key]))):
+            return "a gradient differs from the gradient of the specified forward pass"
     return None
 
 
@@ -82,9 +69,9 @@ def _probabilities(rng, n, c, low=0.05):
     return p / p.sum(axis=1, keepdims=True)
 
 
-def _small_problem(seed, n=60, d=5, c=3):
-    rng = np.random.default_rng(seed)
-    x, y = rng.normal(size=(n, d)), rng.integers(0, c, size=n)
+def _small_problem(key, n=60, d=5, c=3):
+    draw = batch_rng(key)
+    x, y = draw.normal(size=(n, d)), draw.integers(0, c, size=n)
     x[np.arange(n), y] += 2.0
     return x, y
 
@@ -118,7 +105,7 @@ def _accuracy(arrays, x, y, prefix=""):
 
 @probe("test_standardize")
 def _(ns):
-    rng = np.random.default_rng(1011)
+    rng = batch_rng(1011)
     tr = rng.normal(2.0, 3.0, size=(23, 6))
     tr[:, 2] = -4.0
     tr[:, 5] = rng.normal(0.0, 0.2, size=23)
@@ -155,7 +142,7 @@ def _(got, ref):
 
 @probe("test_linear_forward")
 def _(ns):
-    rng, out = np.random.default_rng(1021), {}
+    rng, out = batch_rng(1021), {}
     for i, (n, d_in, d_out) in enumerate([(6, 4, 9), (1, 7, 3)]):
         layer, x = _linear(ns, d_in, d_out, rng), rng.normal(size=(n, d_in))
         out[f"y{i}"], out[f"x{i}_after"] = layer.forward(x), x
@@ -164,15 +151,12 @@ def _(ns):
 
 @probe("test_linear_backward")
 def _(ns):
-    rng, out = np.random.default_rng(1031), {}
+    rng, out = batch_rng(1031), {}
     for i, (n, d_in, d_out) in enumerate([(5, 8, 3), (1, 2, 6)]):
         layer, x, d = _linear(ns, d_in, d_out, rng), rng.normal(size=(n, d_in)), rng.normal(size=(n, d_out))
         layer.forward(x)
         out[f"{i}g0"] = layer.backward(d)
         out[f"{i}g1"], out[f"{i}g2"] = layer.grads["weight"], layer.grads["bias"]
-        tensors = [x, layer.params["weight"], layer.params["bias"]]
-        out.update({f"{i}{k}": v for k, v in
-                    _directional(lambda: np.sum(layer.forward(x) * d), tensors, rng).items()})
     return out
 
 
@@ -183,7 +167,7 @@ def _(got, ref):
 
 @probe("test_linear_backward_state")
 def _(ns):
-    rng = np.random.default_rng(1041)
+    rng = batch_rng(1041)
     layer = _linear(ns, 4, 6, rng)
     x, d, x2, d2 = (rng.normal(size=s) for s in ((7, 4), (7, 6), (2, 4), (2, 6)))
     layer.forward(x)
@@ -202,10 +186,11 @@ def _(ns):
 
 @check("test_linear_backward_state")
 def _(got, ref):
-    for key in ("dW", "db"):
-        first, third = got[f"{key}_first"], got[f"{key}_third"]
-        if first.shape != third.shape or not np.allclose(first, third, rtol=1e-12, atol=1e-12):
-            return "backward must set the gradients (=), not add to them (+=)"
+    # judged on the weight gradient against the reference's (a wrong bias formula is the other tests' job)
+    first, third = got["dW_first"], got["dW_third"]
+    if (first.shape != ref["dW_first"].shape or third.shape != first.shape
+            or not np.allclose(first, ref["dW_first"]) or not np.allclose(third, ref["dW_third"])):
+        return "backward must set the gradients (=), not add to them (+=)"
     if not np.array_equal(got["inputs_after"], ref["inputs_after"]):
         return "forward/backward must not modify x or dout"
     if got["dW_latest"].shape != ref["dW_latest"].shape or not np.allclose(got["dW_latest"], ref["dW_latest"]):
@@ -217,12 +202,11 @@ def _(got, ref):
 
 @probe("test_relu")
 def _(ns):
-    rng = np.random.default_rng(1051)
+    rng = batch_rng(1051)
     x, d = rng.normal(size=(3, 11)), rng.normal(size=(3, 11))
     relu = ns["ReLUModule"]()
     out = {"y": relu.forward(x)}
     out["g0"] = relu.backward(d)
-    out.update(_directional(lambda: np.sum(relu.forward(x) * d), [x], rng))
     return out
 
 
@@ -235,7 +219,7 @@ def _(got, ref):
 
 @probe("test_relu_no_mutation")
 def _(ns):
-    rng = np.random.default_rng(1052)
+    rng = batch_rng(1052)
     x, d = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
     relu = ns["ReLUModule"]()
     relu.forward(x)
@@ -245,7 +229,7 @@ def _(ns):
 
 @probe("test_softmax_forward")
 def _(ns):
-    z = np.random.default_rng(1061).normal(scale=4.0, size=(6, 3))
+    z = batch_rng(1061).normal(scale=4.0, size=(6, 3))
     return {"s": ns["SoftMaxModule"]().forward(z), "z_after": z}
 
 
@@ -257,13 +241,11 @@ def _(ns):
 
 @probe("test_softmax_backward")
 def _(ns):
-    rng = np.random.default_rng(1071)
+    rng = batch_rng(1071)
     z, d = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
     softmax = ns["SoftMaxModule"]()
     softmax.forward(z)
-    out = {"g0": softmax.backward(d), "d_after": d}
-    out.update(_directional(lambda: np.sum(softmax.forward(z) * d), [z], rng))
-    return out
+    return {"g0": softmax.backward(d), "d_after": d}
 
 
 @check("test_softmax_backward")
@@ -275,19 +257,17 @@ def _(got, ref):
 
 @probe("test_cross_entropy")
 def _(ns):
-    rng = np.random.default_rng(1081)
+    rng = batch_rng(1081)
     p, y = _probabilities(rng, 8, 5), rng.integers(0, 5, size=8)
     return {"loss": ns["CrossEntropyModule"]().forward(p, y), "p_after": p}
 
 
 @probe("test_cross_entropy_backward")
 def _(ns):
-    rng = np.random.default_rng(1091)
+    rng = batch_rng(1091)
     p, y = _probabilities(rng, 6, 7, low=0.1), rng.integers(0, 7, size=6)
     ce = ns["CrossEntropyModule"]()
-    out = {"g0": ce.backward(p, y)}
-    out.update(_directional(lambda: ce.forward(p, y), [p], rng))
-    return out
+    return {"g0": ce.backward(p, y)}
 
 
 @check("test_cross_entropy_backward")
@@ -316,7 +296,7 @@ def _(got, ref):
 
 @probe("test_softmax_cross_entropy")
 def _(ns):
-    rng = np.random.default_rng(1101)
+    rng = batch_rng(1101)
     z, y = rng.normal(scale=2.0, size=(7, 5)), rng.integers(0, 5, size=7)
     big, y_big = np.array([[900.0, -900.0, 0.0], [5.0, 2000.0, 1990.0]]), np.array([1, 2])
     loss, dz = ns["softmax_cross_entropy"](z, y)
@@ -331,8 +311,8 @@ def _(ns):
         model = ns["MLP"](d, hidden, c, np.random.default_rng(0))
         out[f"shapes{i}"] = np.array([np.shape(layer.params["weight"]) for layer in _linear_layers(model)])
         out[f"relus{i}"] = sum(isinstance(layer, ns["ReLUModule"]) for layer in model.layers)
-        out[f"logits{i}"] = _mlp(ns, d, hidden, c, np.random.default_rng(1101 + i)).forward(
-            np.random.default_rng(1111 + i).normal(size=(19, d)))
+        out[f"logits{i}"] = _mlp(ns, d, hidden, c, batch_rng(1101, i)).forward(
+            batch_rng(1111, i).normal(size=(19, d)))
     # as the notebook's test: the same rng seed builds the same layers
     twins = [ns["MLP"](6, [5], 3, np.random.default_rng(9)) for _ in range(2)]
     out["same_seed_same_weights"] = np.array(all(
@@ -357,18 +337,14 @@ def _(got, ref):
 
 @probe("test_mlp_gradients")
 def _(ns):
-    rng, out = np.random.default_rng(1121), {}
+    rng, out = batch_rng(1121), {}
     for i, (n, d, hidden, c) in enumerate([(5, 3, [4], 6), (3, 6, [5, 2], 4), (2, 4, [], 3)]):
         model = _mlp(ns, d, hidden, c, rng)
         x, dlogits = rng.normal(size=(n, d)), rng.normal(size=(n, c))
         model.forward(x)
         out[f"{i}g0"] = model.backward(dlogits)
-        tensors = [x]
-        for layer in _linear_layers(model):
-            out[f"{i}g{len(tensors)}"], out[f"{i}g{len(tensors) + 1}"] = layer.grads["weight"], layer.grads["bias"]
-            tensors += [layer.params["weight"], layer.params["bias"]]
-        out.update({f"{i}{k}": v for k, v in
-                    _directional(lambda: np.sum(model.forward(x) * dlogits), tensors, rng).items()})
+        for j, layer in enumerate(_linear_layers(model)):
+            out[f"{i}g{2 * j + 1}"], out[f"{i}g{2 * j + 2}"] = layer.grads["weight"], layer.grads["bias"]
     return out
 
 
@@ -381,7 +357,7 @@ def _(got, ref):
 def _(ns):
     import types
 
-    rng = np.random.default_rng(1131)
+    rng = batch_rng(1131)
 
     def layer(d_in, d_out):  # parameters and gradients set here, as the notebook's test does: sgd_step alone
         out = ns["LinearModule"](d_in, d_out, np.random.default_rng(0))
@@ -396,7 +372,7 @@ def _(ns):
 
 @probe("test_accuracy")
 def _(ns):
-    rng = np.random.default_rng(1141)
+    rng = batch_rng(1141)
     scores = rng.normal(size=(11, 4))
     return {"acc": ns["accuracy"](scores, rng.integers(0, 4, size=11))}
 
@@ -419,21 +395,20 @@ def _(ns):
     out = {"visible_train_loss": np.asarray(history["train_loss"], dtype=float)}
     x, y = _small_problem(1151)
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
-        model = _mlp(ns, 5, [6], 3, np.random.default_rng(1152))
+        model = _mlp(ns, 5, [6], 3, batch_rng(1152))
         history = ns["train"](model, x, y, x[40:], (y[40:] + 1) % 3, lr=0.05, batch_size=9, epochs=3,
                               seed=seed)
         out.update({f"{name}_{k}": v for k, v in _weights(model).items()})
         out[f"{name}_val_acc"] = np.asarray(history["val_acc"], dtype=float)
-        out[f"{name}_val_logits"] = model.forward(x[40:])
-    model = _mlp(ns, 5, [6], 3, np.random.default_rng(1153))
+    model = _mlp(ns, 5, [6], 3, batch_rng(1153))
     history = ns["train"](model, x, y, x, y, lr=0.0, batch_size=12, epochs=1, seed=0)
     out["frozen_train_loss"] = np.asarray(history["train_loss"], dtype=float)
+    out.update({f"frozen_{k}": v for k, v in _weights(model).items()})
     # as the notebook's test: a batch smaller than batch_size (here the only one) is trained on too
-    single = _mlp(ns, 5, [], 3, np.random.default_rng(1154))
+    single = _mlp(ns, 5, [], 3, batch_rng(1154))
     before = {k: np.array(v, copy=True) for k, v in _weights(single).items()}  # sgd_step may update in place
     ns["train"](single, x[:1], y[:1], x[:1], y[:1], lr=0.1, batch_size=7, epochs=1, seed=0)
     out["single_sample_change"] = np.array([np.abs(v - before[k]).sum() for k, v in _weights(single).items()])
-    out["frozen_logits"] = model.forward(x)
     # what the notebook's test accepts as an entry of the history: a float or a NumPy scalar, not an array
     out["numbers"] = np.array(all(isinstance(v, numbers.Real) and np.ndim(v) == 0
                                   for v in list(history["train_loss"]) + list(history["val_acc"])))
@@ -455,10 +430,12 @@ def _(got, ref):
         return "the same seed must reproduce training exactly"
     if all(np.array_equal(got[f"a_{k}"], got[f"c_{k}"]) for k in weights):
         return "different seeds must shuffle differently"
-    val_acc = float(np.mean(np.argmax(got["a_val_logits"], axis=1) == (y[40:] + 1) % 3))
+    val_acc = _accuracy(got, x[40:], (y[40:] + 1) % 3, "a_")
     if got["a_val_acc"].shape != (3,) or not abs(got["a_val_acc"][-1] - val_acc) <= 1e-6:
         return "val_acc must be the accuracy on the validation set after each epoch"
-    logits = got["frozen_logits"]
+    if any(not np.array_equal(got[k], ref[k]) for k in ref if k.startswith("frozen_") and k != "frozen_train_loss"):
+        return "with lr=0 the parameters must not change"
+    logits = _logits(ref, x, "frozen_")
     e = np.exp(logits - logits.max(axis=1, keepdims=True))
     full_loss = -np.mean(np.log((e / e.sum(axis=1, keepdims=True))[np.arange(len(y)), y]))
     if got["frozen_train_loss"].shape != (1,) or not abs(got["frozen_train_loss"][0] - full_loss) <= 1e-6:

@@ -1,11 +1,12 @@
 """Trusted re-check of 2_mlp_pytorch.ipynb (instructor only: in CourseDirectory.ignore, never released).
 
-Same contract as probes/1_mlp_numpy.py: probes run in the student's kernel after the notebook and
-return plain arrays; checks run in the grader's process. Parameters are copied into every nn.Linear
-in order, so every correct architecture gives the same numbers whatever its module names.
+Same contract as probes/1_mlp_numpy.py: probes run in the student's kernel after the notebook on inputs
+from the batch's secret seed and return plain arrays; checks run in the grader's process against the
+reference's results. Parameters are copied into every nn.Linear in order, so every correct architecture
+gives the same numbers whatever its module names.
 
-`probe(grade_id)` and `check(grade_id)` register the functions below; gradekit/trusted.py defines them
-(its PRELUDE) before running this file, in the kernel and in the grader alike.
+`probe(grade_id)`, `check(grade_id)`, `batch_rng(*key)` and `batch_seed(*key)` are defined by
+gradekit/trusted.py (its PRELUDE) before this file runs, in the kernel and in the grader alike.
 """
 import numpy as np
 
@@ -32,12 +33,12 @@ def _linears(model):
 def _set_params(model, seed):
     import torch
 
-    rng = np.random.default_rng(seed)
+    draw = batch_rng(seed)
     with torch.no_grad():
         for layer in _linears(model):
-            layer.weight.copy_(torch.as_tensor(rng.normal(size=tuple(layer.weight.shape)) /
+            layer.weight.copy_(torch.as_tensor(draw.normal(size=tuple(layer.weight.shape)) /
                                                np.sqrt(layer.weight.shape[1])))
-            layer.bias.copy_(torch.as_tensor(rng.normal(size=tuple(layer.bias.shape))))
+            layer.bias.copy_(torch.as_tensor(draw.normal(size=tuple(layer.bias.shape))))
     return model
 
 
@@ -60,11 +61,11 @@ def _weights(model, prefix=""):
     return out
 
 
-def _loader(seed, n=30, d=5, c=3, batch_size=7):
+def _loader(key, n=30, d=5, c=3, batch_size=7):
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(batch_seed(key))
     x = torch.randn(n, d, generator=g)
     y = torch.randint(0, c, (n,), generator=g)
     x[torch.arange(n), y] += 2.0
@@ -87,7 +88,7 @@ def _accuracy(arrays, x, y, prefix=""):
 
 @probe("test_make_loaders")
 def _(ns):
-    rng = np.random.default_rng(2011)
+    rng = batch_rng(2011)
     xs = [rng.normal(size=(n, 3)) for n in (17, 6, 5)]
     ys = [rng.integers(0, 4, size=n) for n in (17, 6, 5)]
     args = (xs[0], ys[0], xs[1], ys[1], xs[2], ys[2])
@@ -100,7 +101,6 @@ def _(ns):
     for i, name in ((1, "val"), (2, "test")):
         out[f"{name}_x"] = np.concatenate([x.numpy() for x, _ in a[i]])
         out[f"{name}_y"] = np.concatenate([y.numpy() for _, y in a[i]])
-    out["train_x_sorted"] = np.sort(xs[0].astype(np.float32), axis=0)
     return out
 
 
@@ -113,7 +113,7 @@ def _(got, ref):
         return "shuffle the training loader with a torch.Generator seeded with `seed`"
     if np.array_equal(x, got["a_train_x_epoch2"]):
         return "the training loader must reshuffle every epoch"
-    if x.shape != (17, 3) or not np.array_equal(np.sort(x, axis=0), got["train_x_sorted"]):
+    if x.shape != (17, 3) or not np.array_equal(np.sort(x, axis=0), np.sort(ref["a_train_x"], axis=0)):
         return "the training loader must serve each training sample once per epoch"
     for name in ("val_x", "val_y", "test_x", "test_y"):
         if got[name].shape != ref[name].shape or not np.allclose(got[name], ref[name], atol=1e-6):
@@ -143,7 +143,7 @@ def _(ns):
     out = {}
     for i, hidden in enumerate(([], [5], [6, 4])):
         model = _set_params(ns["MLP"](4, hidden, 3), 2021 + i)
-        x = torch.as_tensor(np.random.default_rng(2031 + i).normal(scale=3.0, size=(8, 4)), dtype=torch.float32)
+        x = torch.as_tensor(batch_rng(2031, i).normal(scale=3.0, size=(8, 4)), dtype=torch.float32)
         with torch.no_grad():
             out[f"logits{i}"] = model(x).double().numpy()
     return out
@@ -164,7 +164,7 @@ def _(got, ref):
 def _(ns):
     import torch
 
-    rng, out = np.random.default_rng(2041), {}
+    rng, out = batch_rng(2041), {}
     for i, (d, hidden, c) in enumerate([(5, [], 3), (4, [4, 4], 4), (7, [2], 5)]):
         sizes = [d] + hidden + [c]
         params = [(rng.normal(size=(a, b)), rng.normal(size=b)) for a, b in zip(sizes[:-1], sizes[1:])]
@@ -179,7 +179,7 @@ def _(ns):
 def _(ns):
     import torch
 
-    g = torch.Generator().manual_seed(2051)
+    g = torch.Generator().manual_seed(batch_seed(2051))
     x = torch.randn(6, 3, dtype=torch.float64, generator=g, requires_grad=True)
     w = torch.randn(4, 3, dtype=torch.float64, generator=g, requires_grad=True)
     b = torch.randn(4, dtype=torch.float64, generator=g, requires_grad=True)
@@ -197,7 +197,7 @@ def _(ns):
     out = {}
     for name, make in (("sgd", lambda p: torch.optim.SGD(p, lr=0.2)),
                        ("adam", lambda p: torch.optim.Adam(p, lr=0.05))):
-        torch.manual_seed(2061)
+        torch.manual_seed(batch_seed(2061))
         model = nn.Sequential(nn.Dropout(0.2), _set_params(_model([5, 6, 3]), 2062))
         model.eval()  # train_one_epoch must switch to training mode: dropout then changes the result
         # batches of equal size (4 x 7), as in the notebook's tests: the mean of the batch losses and the
@@ -300,7 +300,9 @@ def _(got, ref):
     best = int(got["best_epoch"])
     if not 0 <= best < 6 or got["val_acc"][best] != got["val_acc"].max():
         return "best_epoch must be an epoch with the highest validation accuracy"
-    if not abs(_accuracy(got, ref["xv"], ref["yv"]) - got["val_acc"].max()) <= 1e-6:
+    if not np.allclose(got["val_acc"], ref["val_acc"], atol=1e-6):
+        return "the validation accuracy of each epoch, measured on val_loader after the epoch's training"
+    if not abs(_accuracy(got, ref["xv"], ref["yv"]) - ref["val_acc"].max()) <= 1e-6:
         return "the returned model must hold the parameters of the best epoch, measured on val_loader"
     return None
 

@@ -1,0 +1,186 @@
+"""Intake: a submission's files copied into a private folder before anything reads them.
+
+`submitted/<student>/<assignment>/` is written by the exchange, an LMS zip or a person, and its content is
+the student's. Before grading, its regular files are copied into
+grading/<assignment>/intake/<student>/<assignment>/ (grader-only; nbgrader's autograde reads from there)
+and everything else is set aside with a flag that names it:
+
+- symbolic links, hard links (a second name of a file elsewhere), devices, FIFOs and sockets;
+- code beside the notebooks: .py/.pyc/.so/.pth files and folders that hold any, which would be imported
+  instead of an installed package or one of the release's helpers (only the release's own helper modules,
+  which nbgrader copies from source/, sit beside the notebooks);
+- files past the limits on count and bytes (notebooks are kept first);
+- a notebook larger than the per-notebook limit fails the submission with that reason.
+
+Files are opened without following links and checked to be the file that was listed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .layout import Course
+
+CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
+MAX_FILES = 200
+MAX_TOTAL_MB = 100
+MAX_NOTEBOOK_MB = 50
+
+
+class SubmissionRejected(Exception):
+    """The submission cannot be graded at all (the reason is shown as its failure)."""
+
+
+@dataclass
+class Intake:
+    folder: Path  # the private copy nbgrader grades
+    kept: list[str] = field(default_factory=list)
+    set_aside: dict[str, str] = field(default_factory=dict)  # relative path -> why
+
+    def flags(self) -> list[str]:
+        if not self.set_aside:
+            return []
+        items = "; ".join(f"{path} ({why})" for path, why in sorted(self.set_aside.items())[:12])
+        more = f"; and {len(self.set_aside) - 12} more" if len(self.set_aside) > 12 else ""
+        return [f"set aside at intake: {items}{more}"]
+
+
+def intake_root(course: Path, assignment: str) -> Path:
+    """nbgrader's submitted_directory for the copies (relative to the course root)."""
+    return Course(course).grading(assignment) / "intake"
+
+
+def _kind(mode: int, links: int) -> str | None:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return None
+    if not stat.S_ISREG(mode):
+        return "not a regular file (device, FIFO or socket)"
+    if links > 1:
+        return "a hard link to a file elsewhere"
+    return None
+
+
+def _walk(folder: Path, prefix: str = ""):
+    """(relative path, lstat) of every entry, depth first, never through a link."""
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        info = entry.stat(follow_symlinks=False)
+        rel = prefix + entry.name
+        yield rel, info
+        if stat.S_ISDIR(info.st_mode):
+            yield from _walk(Path(entry.path), rel + "/")
+
+
+def _holds_code(folder: Path) -> bool:
+    return any(not stat.S_ISDIR(i.st_mode) and rel.endswith(CODE_SUFFIXES) for rel, i in _walk(folder))
+
+
+def _copy_exactly(src: Path, dest: Path, expected: os.stat_result) -> None:
+    """Copy one file, refusing a link or a file that is not the one listed."""
+    fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if (info.st_ino, info.st_dev) != (expected.st_ino, expected.st_dev) or not stat.S_ISREG(info.st_mode):
+            raise OSError("the file changed while it was copied")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.dup(fd), "rb") as reader, open(dest, "xb") as writer:
+            shutil.copyfileobj(reader, writer)
+    finally:
+        os.close(fd)
+
+
+def take_in(course: Path, assignment: str, student: str, notebooks: list[str]) -> Intake:
+    """Copy a submission's acceptable files into its private folder (replacing an earlier copy)."""
+    layout = Course(course)
+    source = layout.submitted(student, assignment)
+    dest = intake_root(course, assignment) / student / assignment
+    shutil.rmtree(dest.parent, ignore_errors=True)
+    dest.mkdir(parents=True)
+    intake = Intake(dest)
+    if source.is_symlink() or not source.is_dir():
+        raise SubmissionRejected("the submission's folder is a link or not a folder")
+    wanted = {f"{nb}.ipynb" for nb in notebooks}
+    entries = list(_walk(source))
+    # notebooks first, so that the limits never cost a notebook
+    entries.sort(key=lambda e: (e[0] not in wanted, e[0]))
+    skipped_dirs: list[str] = []
+    files, total = 0, 0
+    for rel, info in entries:
+        if any(rel.startswith(d + "/") for d in skipped_dirs):
+            continue
+        why = _kind(info.st_mode, info.st_nlink)
+        top = "/" not in rel
+        if why is None and stat.S_ISDIR(info.st_mode):
+            if top and _holds_code(source / rel):
+                why = "a folder with code beside the notebooks: only the release's helpers are used"
+            else:
+                continue
+        elif why is None and top and rel.endswith(CODE_SUFFIXES):
+            why = "code beside the notebooks: only the release's helper modules are used"
+        elif why is None and rel in wanted and info.st_size > MAX_NOTEBOOK_MB * 2**20:
+            raise SubmissionRejected(f"submission too large: {rel} is {info.st_size / 2**20:.0f} MB "
+                                     f"(limit {MAX_NOTEBOOK_MB} MB per notebook)")
+        elif why is None and (files + 1 > MAX_FILES or total + info.st_size > MAX_TOTAL_MB * 2**20):
+            why = f"over the submission's limits ({MAX_FILES} files, {MAX_TOTAL_MB} MB)"
+        if why:
+            intake.set_aside[rel] = why
+            if stat.S_ISDIR(info.st_mode):
+                skipped_dirs.append(rel)
+            continue
+        try:
+            _copy_exactly(source / rel, dest / rel, info)
+        except OSError as err:
+            intake.set_aside[rel] = f"could not be read safely ({err.strerror or err})"
+            continue
+        files, total = files + 1, total + info.st_size
+        intake.kept.append(rel)
+    if not wanted & set(intake.kept):
+        why = "; ".join(f"{n} ({intake.set_aside[n]})" for n in sorted(wanted & set(intake.set_aside)))
+        raise SubmissionRejected("no notebook to grade" + (f": set aside at intake: {why}" if why else
+                                                           f" (expected {', '.join(sorted(wanted))})"))
+    return intake
+
+
+def discard(course: Path, assignment: str, student: str) -> None:
+    """Remove a submission's private copies: its intake folder and its kernels' working copies
+    (gradekit.preprocessors.bounded_execute), without following any link a kernel made."""
+    from .trusted import remove_tree
+
+    shutil.rmtree(intake_root(course, assignment) / student, ignore_errors=True)
+    scratch = Course(course).grading(assignment) / "scratch"
+    for folder in scratch.glob(f"{student}-*") if scratch.is_dir() else []:
+        remove_tree(folder)
+
+
+def read_regular(path: Path, limit_mb: float = MAX_NOTEBOOK_MB) -> bytes | None:
+    """A file's bytes if it is a regular file (not a link, FIFO or device) within the limit; else None.
+    For the steps that look at submitted/ itself (flags, digests, similarity)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit_mb * 2**20:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as f:
+            return f.read(int(limit_mb * 2**20) + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def digest_entries(folder: Path):
+    """(relative path, bytes or a marker) of a submission's entries, for its digest; nothing followed."""
+    if folder.is_symlink() or not folder.is_dir():
+        return
+    for rel, info in _walk(folder):
+        if stat.S_ISDIR(info.st_mode):
+            continue
+        data = read_regular(folder / rel, MAX_TOTAL_MB) if stat.S_ISREG(info.st_mode) else None
+        yield rel, data if data is not None else f"<{stat.filemode(info.st_mode)} {info.st_size}>".encode()
