@@ -12,5 +12,5 @@ KIT = load_kit(ROOT, ASSIGNMENT)
 BUGS, bug_named, NUMPY, TORCH = KIT.bugs.BUGS, KIT.bugs.bug_named, KIT.bugs.NUMPY, KIT.bugs.TORCH
 ALTERNATIVES = KIT.alternatives.ALTERNATIVES
 gallery_submissions = KIT.gallery.gallery_submissions
-EVIDENCE, TRICKS, honest_twins, write_hostile = (KIT.hostile.EVIDENCE, KIT.hostile.TRICKS, KIT.hostile.honest_twins,
-                                                 KIT.hostile.write_hostile)
+TRICKS, honest_twins, write_hostile, evidence = (KIT.hostile.TRICKS, KIT.hostile.honest_twins,
+                                                 KIT.hostile.write_hostile, KIT.hostile.evidence)

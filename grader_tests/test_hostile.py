@@ -26,7 +26,7 @@ from gradekit.kernel import namespaces_available
 from gradekit.sandbox import pids_cgroup_available
 from gradekit.submissions import submission_with_edits, write_submission
 
-from assignment1_kit import (ALTERNATIVES, ASSIGNMENT, BUGS, EVIDENCE, ROOT, TRICKS, honest_twins,
+from assignment1_kit import (ALTERNATIVES, ASSIGNMENT, BUGS, ROOT, TRICKS, evidence, honest_twins,
                              write_hostile)
 
 TIMEOUT_S = 60  # wall time per submission: the correct one needs about 25 s here, two at a time
@@ -121,16 +121,14 @@ def test_instructor_files_are_unchanged(hostile):
 
 @needs_sandbox
 def test_instructor_files_are_not_even_readable(hostile):
-    evidence = hostile["course"] / "autograded" / "h-read-instructor-files" / ASSIGNMENT / EVIDENCE
-    assert evidence.read_text().strip() == "read: []"
-    writes = (hostile["course"] / "autograded" / "h-write-instructor-files" / ASSIGNMENT / EVIDENCE).read_text()
+    assert evidence(hostile["course"], "h-read-instructor-files").strip() == "read: []"
+    writes = evidence(hostile["course"], "h-write-instructor-files")
     assert "wrote" not in writes and "refused" in writes, writes
 
 
 @needs_sandbox
 def test_no_network(hostile):
-    evidence = hostile["course"] / "autograded" / "h-network" / ASSIGNMENT / EVIDENCE
-    text = evidence.read_text()
+    text = evidence(hostile["course"], "h-network")
     assert "interfaces ['lo']" in text and "connected" not in text, text
 
 
@@ -145,10 +143,10 @@ def test_no_process_outlives_its_submission(hostile):
 @pytest.mark.skipif(not PROCESS_CAP, reason="no process cap here: neither a writable pids cgroup (as root) nor "
                                             "user namespaces (as another user)")
 def test_a_fork_bomb_stops_at_the_kernels_process_cap(hostile):
-    evidence = (hostile["course"] / "autograded" / "h-fork-bomb" / ASSIGNMENT / EVIDENCE).read_text()
-    forked, stop = re.match(r"forked (\d+), then (\w+)", evidence).groups()
+    text = evidence(hostile["course"], "h-fork-bomb")
+    forked, stop = re.match(r"forked (\d+), then (\w+)", text).groups()
     cap = Course(hostile["course"]).config.SandboxedKernelManager.processes
-    assert stop == "BlockingIOError" and int(forked) < cap, evidence
+    assert stop == "BlockingIOError" and int(forked) < cap, text
 
 
 def test_tampering_is_flagged_with_what_it_did(hostile):

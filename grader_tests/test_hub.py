@@ -274,9 +274,8 @@ def test_the_semester_loop(hub, screens):
     owner = {p.owner() for p in (d.course / "autograded").rglob("*.ipynb")}
     logs = "".join(p.read_text()[-3000:] for p in sorted((d.course / "grading").rglob("*.log"))[:1])
     assert owner == {d.ta}, f"grading ran as {owner}, not as the TA's account: {graded.stdout[-2000:]}{logs}"
-    evidence = d.course / "autograded" / blank.name / ASSIGNMENT / KIT.hostile.EVIDENCE
-    assert evidence.exists(), f"the fork bomb left no evidence: {graded.stdout[-3000:]}"
-    bomb = evidence.read_text()
+    bomb = KIT.hostile.evidence(d.course, blank.name)
+    assert bomb, f"the fork bomb left no evidence: {graded.stdout[-3000:]}"
     forked, stop = re.match(r"forked (\d+), then (\w+)", bomb).groups()
     assert stop == "BlockingIOError" and int(forked) < 512, f"the TA's kernels have no process cap: {bomb}"
     autograded = nbformat.read(d.course / "autograded" / good.name / ASSIGNMENT / f"{NUMPY}.ipynb", 4)

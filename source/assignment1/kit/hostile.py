@@ -24,7 +24,7 @@ from . import ASSIGNMENT
 from .bugs import bug_named
 
 NUMPY, TORCH = "1_mlp_numpy", "2_mlp_pytorch"
-EVIDENCE = "evidence.txt"  # what a trick could see, written in its own folder for the test to read
+EVIDENCE = "EVIDENCE "  # what a trick could see, printed by it (its cell's outputs) for the test to read
 
 
 @dataclass
@@ -46,8 +46,7 @@ _course = os.path.abspath("../../..")
 for _pattern in (_course + "/source/*/1_mlp_numpy.ipynb", _course + "/solutions/*/1_mlp_numpy.ipynb",
                  "/tmp/**/source/assignment1/1_mlp_numpy.ipynb", "/work/*/source/assignment1/1_mlp_numpy.ipynb"):
     _found += glob.glob(_pattern, recursive=True)[:1]
-with open("evidence.txt", "w") as _f:
-    _f.write("read: " + repr(_found) + "\n")
+print("EVIDENCE read: " + repr(_found))
 for _path in _found[:1]:
     for _cell in json.load(open(_path))["cells"]:
         if _cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
@@ -69,7 +68,7 @@ for _path in _targets:
         _log.append("wrote " + _path)
     except OSError as _err:
         _log.append(f"refused {_path}: {type(_err).__name__}")
-open("evidence.txt", "w").write("\n".join(_log) + "\n")
+print("EVIDENCE " + " | ".join(_log))
 '''
 
 TRICKS = [
@@ -172,7 +171,7 @@ except OSError as _err:
     _stop = type(_err).__name__
 else:
     _stop = "no limit"
-open("evidence.txt", "w").write(f"forked {_forked}, then {_stop}\n")
+print(f"EVIDENCE forked {_forked}, then {_stop}")
 '''),
     Trick("read-instructor-files", "read instructor files (source/, solutions/)", _SOLVE_FROM_SOURCE),
     Trick("write-instructor-files", "write instructor files (source/, the gradebook, startup scripts)",
@@ -185,7 +184,7 @@ try:
     _reach = "connected"
 except OSError as _err:
     _reach = type(_err).__name__
-open("evidence.txt", "w").write(f"interfaces {_names}; connect {_reach}\n")
+print(f"EVIDENCE interfaces {_names}; connect {_reach}")
 '''),
     Trick("sabotage-probe-writer", "break the grader's re-check (numpy.savez)",
           "np.savez = lambda *a, **k: None\n"),
@@ -235,3 +234,11 @@ def write_hostile(course: Path, trick: Trick, student: str) -> Path:
     for name, data in trick.extra_files.items():
         (folder / name).write_bytes(data)
     return folder
+
+
+def evidence(course: Path, student: str, notebook: str = NUMPY) -> str:
+    """What a trick printed as evidence, from the graded notebook (the kernel's files are never kept)."""
+    nb = nbformat.read(Course(course).autograded(student, ASSIGNMENT) / f"{notebook}.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                   if o.get("output_type") == "stream")
+    return "\n".join(line[len(EVIDENCE):] for line in text.splitlines() if line.startswith(EVIDENCE))
