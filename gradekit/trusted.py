@@ -282,6 +282,8 @@ def check_coverage(module, nb, notebook: str) -> None:
         problems.append(f"graded cells without a probe: {', '.join(sorted(cells - probes))}")
     if probes - cells:
         problems.append(f"probes for no graded cell: {', '.join(sorted(probes - cells))}")
+    if set(module.CHECKS) - probes:
+        problems.append(f"checks without a probe: {', '.join(sorted(set(module.CHECKS) - probes))}")
     if problems:
         raise ProbeError(f"probes/{notebook}.py does not fit {notebook}.ipynb: {'; '.join(problems)} (every "
                          "graded cell needs a probe; remove the probe file to grade the notebook unverified)")

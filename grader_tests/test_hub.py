@@ -36,6 +36,7 @@ PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
 # this environment's Python by a path the accounts may traverse (not through grader_tests/, closed to them)
 PYTHON = os.path.normpath(os.path.abspath(sys.executable))
 FORK_BOMB = next(t for t in KIT.hostile.TRICKS if t.name == "fork-bomb")
+TA_ATTACKS = ("root-in-sandbox", "environment-leak", "links-from-kernel")  # the red team, as the TA grades
 
 
 def _missing() -> str | None:
@@ -77,8 +78,8 @@ class Actor:
     def get_notebook(self, path: str):
         return nbformat.from_dict(self.ok(f"api/contents/{path}", step=f"open {path}")["content"])
 
-    def as_user(self, *cmd: str, cwd=None) -> subprocess.CompletedProcess:
-        env = {**nbgrader_env(), "HOME": str(self.hub.deployment.home(self.name)),
+    def as_user(self, *cmd: str, cwd=None, env_extra=None) -> subprocess.CompletedProcess:
+        env = {**nbgrader_env(), **(env_extra or {}), "HOME": str(self.hub.deployment.home(self.name)),
                "PATH": f"{os.path.dirname(PYTHON)}:/usr/local/bin:/usr/bin:/bin",
                "JUPYTER_CONFIG_PATH": self.hub.deployment.config_path(self.name)}
         # graders share the course folder through their group: files they write stay group-writable
@@ -252,8 +253,11 @@ def test_the_semester_loop(hub, screens):
         if edits is not None:  # the work: the reference solution in the stubs, then the bug's edits
             for name, nb in submission_with_edits(d.course, ASSIGNMENT, NOTEBOOKS, edits).items():
                 student.put_notebook(f"{ASSIGNMENT}/{name}.ipynb", nb)
-        else:  # nothing done, but a fork bomb where the first answer goes
+        else:  # nothing done, but a fork bomb where the first answer goes, then attacks on the TA's account
             for name, nb in KIT.hostile.hostile_submission(d.course, FORK_BOMB).items():
+                if name == NUMPY:
+                    KIT.hostile.first_solution_cell(nb).source += "\n" + "\n".join(
+                        a.code for a in KIT.redteam.ATTACKS if a.name in TA_ATTACKS)
                 student.put_notebook(f"{ASSIGNMENT}/{name}.ipynb", nb)
         if student is good:  # the sandbox must hide the course folder from the kernel, even as the TA
             nb = student.get_notebook(f"{ASSIGNMENT}/{NUMPY}.ipynb")
@@ -269,7 +273,9 @@ def test_the_semester_loop(hub, screens):
     # TA: collect in formgrader, grade with the kit as the `ta` account, grade the written answer by hand
     page = screens.login(ta.name)
     screens.formgrader_button(ta.name, "cloud-download", "formgrader-collected")
-    graded = ta.as_user(PYTHON, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", "2", cwd=d.course)
+    instructor_files = {p: p.read_bytes() for p in sorted((d.course / "source" / ASSIGNMENT).rglob("*")) if p.is_file()}
+    graded = ta.as_user(PYTHON, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", "2", cwd=d.course,
+                        env_extra=KIT.redteam.SECRET_ENV)  # as a TA's server has JUPYTERHUB_API_TOKEN
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     owner = {p.owner() for p in (d.course / "autograded").rglob("*.ipynb")}
     logs = "".join(p.read_text()[-3000:] for p in sorted((d.course / "grading").rglob("*.log"))[:1])
@@ -278,6 +284,11 @@ def test_the_semester_loop(hub, screens):
     assert bomb, f"the fork bomb left no evidence: {graded.stdout[-3000:]}"
     forked, stop = re.match(r"forked (\d+), then (\w+)", bomb).groups()
     assert stop == "BlockingIOError" and int(forked) < 512, f"the TA's kernels have no process cap: {bomb}"
+    # graded as the TA: no sysctl, cgroup or device written, the TA's environment not passed on, no link followed
+    assert "refused" in bomb and "wrote" not in bomb and "moved into" not in bomb, bomb
+    assert not any(k in bomb for k in KIT.redteam.SECRET_ENV) and "NBGRADER_DB_URL" not in bomb, bomb
+    assert "linked" in bomb, bomb  # the links were made in the kernel's copy, and nothing followed them
+    assert all(p.read_bytes() == data for p, data in instructor_files.items()), "grading changed source/"
     autograded = nbformat.read(d.course / "autograded" / good.name / ASSIGNMENT / f"{NUMPY}.ipynb", 4)
     outputs = "".join(o.get("text", "") for c in autograded.cells if c.cell_type == "code" for o in c.outputs)
     assert "course sources hidden" in outputs, "the kernel graded as the TA saw the course's sources"
