@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--hours", type=float, default=0)
     ex.add_argument("--reason", default="", help="kept in grading/<assignment>/extensions.json")
     command("extensions", "list the extensions granted for the assignment")
+    rp = command("repair", "show what intake would do with a submission (files set aside, names taken, cells "
+                           "placed in a notebook rebuilt from the release), without grading it")
+    rp.add_argument("student")
     sub.add_parser("config", help="list the batch settings (c.BatchGrading.* in nbgrader_config.py)")
     return parser
 
@@ -80,12 +83,26 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     course = Path(getattr(args, "course", ".")).resolve()
     if args.command in ("generate", "grade", "strength", "export", "report", "demo", "lms", "due", "extension",
-                        "extensions") \
+                        "extensions", "repair", "similarity") \
             and not (course / "nbgrader_config.py").is_file():
         raise SystemExit(f"error: {course} is not a course folder (no nbgrader_config.py): run in one, "
                          "or give --course")
     if args.command == "generate":
         return generate(course, [Course(course).pick(args.assignment)] if args.assignment else None)
+    if args.command == "repair":
+        from .intake import SubmissionRejected, discard, take_in
+
+        assignment = Course(course).pick(args.assignment)
+        if args.student not in Course(course).submitted_students(assignment):
+            raise SystemExit(f"error: no submission in submitted/{args.student}/{assignment}/")
+        try:
+            print(take_in(course, assignment, args.student, Course(course).notebooks(assignment)).describe())
+        except SubmissionRejected as err:
+            print(f"not graded: {err}")
+            return 1
+        finally:
+            discard(course, assignment, args.student)
+        return 0
     if args.command == "grade":
         from traitlets import TraitError
 

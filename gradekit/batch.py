@@ -87,12 +87,13 @@ def finalize(course: Path, assignment: str, reply: WorkerReply, limits: Limits, 
     elif not reply.success:
         result.reason = classify_failure(reply.log + "\n" + reply.error)
     result.flags += list(reply.intake_flags) + submission_flags(course, assignment, student)
+    result.repairs = list(reply.repairs)
     if result.reason:
         purge_grade(course, assignment, student)
         return result
 
     grades = {nb: g for (_, nb), g in read_grades(course, assignment, student=student).items()}
-    submitted = {p.stem for p in layout.submitted(student, assignment).glob("*.ipynb")}
+    submitted = set(reply.notebooks)  # after intake, which may have taken a notebook saved under another name
     result.flags += [f"missing notebook {nb}" for nb in layout.notebooks(assignment) if nb not in submitted]
     if reply.feedback is False:
         result.flags.append("feedback failed")

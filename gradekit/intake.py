@@ -12,7 +12,9 @@ and everything else is set aside with a flag that names it:
 - files past the limits on count and bytes (notebooks are kept first);
 - a notebook larger than the per-notebook limit fails the submission with that reason.
 
-Files are opened without following links and checked to be the file that was listed.
+Files are opened without following links and checked to be the file that was listed. A notebook saved
+under another name is taken when it clearly is the release's, and a damaged one is rebuilt from the
+release with the student's answers in place (gradekit.repair); both are flagged.
 """
 from __future__ import annotations
 
@@ -39,13 +41,28 @@ class Intake:
     folder: Path  # the private copy nbgrader grades
     kept: list[str] = field(default_factory=list)
     set_aside: dict[str, str] = field(default_factory=dict)  # relative path -> why
+    renamed: dict[str, str] = field(default_factory=dict)  # the release's file name -> the student's
+    repairs: list = field(default_factory=list)  # gradekit.repair.Repair of every rebuilt notebook
 
     def flags(self) -> list[str]:
-        if not self.set_aside:
-            return []
-        items = "; ".join(f"{path} ({why})" for path, why in sorted(self.set_aside.items())[:12])
-        more = f"; and {len(self.set_aside) - 12} more" if len(self.set_aside) > 12 else ""
-        return [f"set aside at intake: {items}{more}"]
+        flags = [f"took {theirs} as {ours}" for ours, theirs in sorted(self.renamed.items())]
+        flags += [r.flag() for r in self.repairs]
+        if self.set_aside:
+            items = "; ".join(f"{path} ({why})" for path, why in sorted(self.set_aside.items())[:12])
+            more = f"; and {len(self.set_aside) - 12} more" if len(self.set_aside) > 12 else ""
+            flags.append(f"set aside at intake: {items}{more}")
+        return flags
+
+    def describe(self) -> str:
+        """What intake did, for `gradekit repair`: files kept and set aside, names taken, cells placed."""
+        lines = [f"kept: {', '.join(self.kept) or 'nothing'}"]
+        lines += [f"set aside: {path} ({why})" for path, why in sorted(self.set_aside.items())]
+        lines += [f"took {theirs} as {ours}" for ours, theirs in sorted(self.renamed.items())]
+        for r in self.repairs:
+            lines.append(f"{r.notebook}: rebuilt from the release")
+            lines += [f"  {note}" for note in r.notes]
+            lines += [f"  {p.describe()}" for p in r.placements]
+        return "\n".join(lines)
 
 
 def intake_root(course: Path, assignment: str) -> Path:
@@ -138,11 +155,53 @@ def take_in(course: Path, assignment: str, student: str, notebooks: list[str]) -
             continue
         files, total = files + 1, total + info.st_size
         intake.kept.append(rel)
+    _take_renamed(intake, notebooks)
     if not wanted & set(intake.kept):
         why = "; ".join(f"{n} ({intake.set_aside[n]})" for n in sorted(wanted & set(intake.set_aside)))
         raise SubmissionRejected("no notebook to grade" + (f": set aside at intake: {why}" if why else
                                                            f" (expected {', '.join(sorted(wanted))})"))
+    _repair(course, assignment, intake, notebooks)
     return intake
+
+
+def _take_renamed(intake: Intake, notebooks: list[str]) -> None:
+    """A notebook saved under another name (`name (1).ipynb`, `name-Copy1.ipynb`, another case) is taken
+    as the release's when it is the only one that fits; two that fit need a TA."""
+    from .repair import match_names
+
+    found = [rel[:-6] for rel in intake.kept if "/" not in rel and rel.endswith(".ipynb")]
+    taken, ambiguous = match_names(notebooks, found)
+    if ambiguous:
+        raise SubmissionRejected("needs a TA: more than one file could be " + "; ".join(
+            f"{stem}.ipynb ({', '.join(c + '.ipynb' for c in cands)})" for stem, cands in sorted(ambiguous.items())))
+    for stem, theirs in taken.items():
+        os.rename(intake.folder / f"{theirs}.ipynb", intake.folder / f"{stem}.ipynb")
+        intake.kept[intake.kept.index(f"{theirs}.ipynb")] = f"{stem}.ipynb"
+        intake.renamed[f"{stem}.ipynb"] = f"{theirs}.ipynb"
+
+
+def _repair(course: Path, assignment: str, intake: Intake, notebooks: list[str]) -> None:
+    """Rebuild each damaged notebook from the release with the student's answers (gradekit.repair)."""
+    import nbformat
+
+    from .repair import repair
+
+    for stem in notebooks:
+        path, released = intake.folder / f"{stem}.ipynb", Course(course).release(assignment) / f"{stem}.ipynb"
+        if not path.is_file() or not released.is_file():
+            continue
+        try:
+            submitted = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        except Exception:  # noqa: BLE001 - not a notebook: nbgrader reports it with its cause
+            continue
+        result = repair(nbformat.read(released, as_version=4), submitted, stem)
+        if result.ambiguous:
+            raise SubmissionRejected(f"needs a TA: {stem}.ipynb cannot be matched to the release without a "
+                                     f"guess: {'; '.join(result.ambiguous)}")
+        if result.repaired:
+            path.unlink()
+            nbformat.write(result.rebuilt, path)
+            intake.repairs.append(result)
 
 
 def discard(course: Path, assignment: str, student: str) -> None:

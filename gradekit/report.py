@@ -109,6 +109,12 @@ def write_report(course: Path, assignment: str) -> Path:
         f"<tr><td>{esc(f.a)} and {esc(f.b)}</td><td>similar {esc(f.signal)}</td><td>{esc(f.detail)}"
         + (f"<pre>{esc(chr(10).join(f.lines))}</pre>" if f.lines else "") + "</td></tr>"
         for f in stored_flags(course, assignment))
+    # notebooks rebuilt at intake: where each answer was found, side by side with the released cell
+    repaired = "".join(
+        f"<tr><td>{esc(r.student)}</td><td>{esc(rep['notebook'])}</td><td>{esc(p['cell'])}</td><td>{esc(p['how'])}</td>"
+        f"<td><pre>{esc(p['released'])}</pre></td><td>{esc(', '.join(f'#{i + 1}' for i in p['student_cells']))}"
+        f"<pre>{esc(p['student'])}</pre></td></tr>"
+        for r in results for rep in r.repairs for p in rep["placements"])
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{esc(assignment)}: class report</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}
@@ -120,6 +126,9 @@ td,th{{border:1px solid #ccc;padding:.2em .6em}}img{{max-width:100%}}</style></h
 <table><tr><th>test</th><th>full marks</th><th>submissions</th></tr>{worst}</table>
 <h2>Needs a TA's attention</h2>
 <table><tr><th>student</th><th>status</th><th>reason or flags</th></tr>{attention}</table>
+<h2>Notebooks repaired at intake</h2>
+<p>Each answer placed in its released cell, and how it was found (the flags give the rest).</p>
+<table><tr><th>student</th><th>notebook</th><th>released cell</th><th>found by</th><th>released</th><th>student's cell</th></tr>{repaired}</table>
 <h2>Late submissions and extensions</h2>
 <table><tr><th>student</th><th>submitted at (UTC)</th><th>minutes late</th><th>extension</th><th>penalty</th><th>late days used</th></tr>{late}</table>
 {images}

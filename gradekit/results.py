@@ -43,6 +43,7 @@ class Result:
     # False when a notebook had no grader-side checks: its points rest on plain nbgrader's scoring
     verified: bool = True
     probe_seed: int = 0  # the secret seed of the trusted re-check's inputs (`gradekit grade --seed`)
+    repairs: list = field(default_factory=list)  # notebooks intake rebuilt from the release (gradekit.repair)
 
     def __post_init__(self):
         self.status = Status(self.status)

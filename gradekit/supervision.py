@@ -44,6 +44,8 @@ class WorkerReply:
     rejected: str = ""  # intake refused the submission (gradekit.intake): the reason
     findings: dict = field(default_factory=dict)  # notebook -> NotebookFindings fields, from memory
     intake_flags: list = field(default_factory=list)
+    repairs: list = field(default_factory=list)  # gradekit.repair.Repair.record() of each rebuilt notebook
+    notebooks: list = field(default_factory=list)  # the release's notebooks the submission had after intake
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

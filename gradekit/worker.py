@@ -49,7 +49,9 @@ def handle(api, course: str, assignment: str, request: GradingRequest) -> Worker
         discard(layout.root, assignment, request.student)
     reply = WorkerReply(request.student, success=bool(result.get("success")),
                         log=(result.get("log") or "")[-20000:], error=(result.get("error") or "")[-5000:],
-                        findings=take_recorded(), intake_flags=intake.flags())
+                        findings=take_recorded(), intake_flags=intake.flags(),
+                        repairs=[r.record() for r in intake.repairs],
+                        notebooks=sorted(n[:-6] for n in intake.kept if n.endswith(".ipynb") and "/" not in n))
     if reply.success and request.feedback:
         feedback = api.generate_feedback(assignment, request.student, force=True)
         reply.feedback = bool(feedback.get("success"))

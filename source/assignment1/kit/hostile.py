@@ -134,8 +134,8 @@ def _skip(frame, event, arg):
 sys.settrace(_skip)
 ''', base="bias_grad_mean", expect="either"),
     Trick("emptied-test-cells", "edit test cells", edit_cells="empty-tests"),
-    Trick("deleted-cells-and-metadata", "delete test cells and their metadata", edit_cells="delete-tests",
-          expect="failed"),
+    # intake rebuilds the notebook from the release (gradekit.repair): graded, the tests back, 0 points
+    Trick("deleted-cells-and-metadata", "delete test cells and their metadata", edit_cells="delete-tests"),
     Trick("sys-exit", "exit the process: sys.exit", "import sys\nsys.exit(0)\n"),
     Trick("os-exit", "exit the process: os._exit", "import os\nos._exit(0)\n", expect="failed"),
     Trick("kill-parent", "exit the process: signal the grader", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
