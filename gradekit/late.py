@@ -7,7 +7,8 @@
 - `set_due_date`, `grant_extension` (through nbgrader's own API; the reason and who granted it are kept in
   grading/<assignment>/extensions.json) and `recompute_penalties`, run after either, so a grade never waits
   for a regrade to follow an extension or a new due date.
-- `lateness`: what the export and the report show: submitted at, minutes late, extension, penalty.
+- `lateness`: what the export, the report and the LMS file show: submitted at, minutes late, extension,
+  penalty, recomputed on the score as it is then (manual points included).
 """
 from __future__ import annotations
 
@@ -170,11 +171,18 @@ class Lateness:
 
 
 def lateness(course: Path, assignment: str) -> dict[str, Lateness]:
-    """Per student with a submission in the gradebook: timestamps, lateness and penalty, as stored, and
-    the late-day tokens this submission spends under the course's policy."""
+    """Per student with a submission in the gradebook: timestamps, lateness and penalty, and the late-day
+    tokens this submission spends under the course's policy.
+
+    The penalty is a share of the notebook's score, and that score changes after autograding when a TA
+    grades a written answer in formgrader (nbgrader computes it only at autograde). So it is recomputed
+    here, from the scores as they are now (autograded + manual), every time the export, the report or the
+    LMS file reads it; the gradebook then holds it too, for nbgrader's own views."""
     from nbgrader.api import Gradebook
 
     from .lms_times import read_sources
+
+    recompute_penalties(course, assignment)
 
     policy = _policy(course, assignment)
     sources = read_sources(course, assignment)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -127,3 +128,68 @@ def test_a_zip_takes_its_times_from_the_lms(course, tmp_path):
     bad.write_text("login,when\ncarol,yesterday\n")
     out = gradekit(course, "grade", "--zip", str(export), "--times", str(bad))
     assert out.returncode == 1 and "needs the columns student_id and submitted_at" in out.stderr, out.stderr
+
+
+@pytest.fixture(scope="module")
+def late_with_manual_points(tmp_path_factory):
+    """Assignment 1 (a written answer of 4 points graded by hand) submitted 30 hours late by bob and 30
+    days late by carol, autograded; then the TA enters the written answer's points, as formgrader does."""
+    from gradekit.course import sandbox_course
+
+    from assignment1_kit import NOTEBOOKS, ROOT
+
+    course = sandbox_course(tmp_path_factory.mktemp("late-manual"), ROOT, "assignment1")
+    for student, stamp in (("bob", "2026-12-03 05:59:00.000000 UTC"), ("carol", "2026-12-31 12:00:00.000000 UTC")):
+        folder = write_submission(course, "assignment1", student, submission_with_edits(course, "assignment1", NOTEBOOKS))
+        (folder / "timestamp.txt").write_text(stamp)
+    assert gradekit(course, "due", "assignment1", "--at", "2026-12-01 23:59").returncode == 0
+    out = gradekit(course, "grade", "assignment1", "--jobs", "2", "--no-feedback")
+    assert out.returncode == 0, out.stdout + out.stderr
+    graded = {s: dict(r) for s, r in _rows(course).items()}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in ("bob", "carol"):
+            gb.find_grade("comparison_discussion", "2_mlp_pytorch", "assignment1", student).manual_score = 4
+        gb.db.commit()
+    return course, graded
+
+
+def _rows(course, assignment="assignment1"):
+    with open(course / "grading" / assignment / "grades.csv") as f:
+        return {row["student_id"]: row for row in csv.DictReader(f)}
+
+
+def test_the_penalty_follows_manual_points_entered_after_autograding(late_with_manual_points):
+    course, graded = late_with_manual_points
+    # autograded: 74 of 78 points, the written answer pending
+    assert graded["bob"]["score_before_penalty"] == "74" and graded["bob"]["penalty"] == "14.8", graded["bob"]
+    out = gradekit(course, "export", "assignment1")
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows = _rows(course)
+    # 30 h late: two started days, 20% of 78 (not 20% of 74 plus 4 unpenalised points: 63.2)
+    assert (rows["bob"]["score_before_penalty"], rows["bob"]["penalty"], rows["bob"]["score"]) == ("78", "15.6", "62.4")
+    # 30 days late: the 50% cap, of 78 (not 41)
+    assert (rows["carol"]["penalty"], rows["carol"]["score"]) == ("39", "39"), rows["carol"]
+    assert rows["bob"]["status"] == "graded"
+    report = gradekit(course, "report", "assignment1")
+    assert report.returncode == 0
+    page = (course / "grading" / "assignment1" / "report" / "report.html").read_text()
+    assert "<td>15.6</td>" in page and "<td>39</td>" in page
+    lms = gradekit(course, "lms", "assignment1", "--gradebook", str(Path(__file__).parents[1] / "docs" / "examples" /
+                                                                     "canvas_gradebook.csv"),
+                   "--column", "Assignment 1 (12345)")
+    assert lms.returncode == 0, lms.stdout + lms.stderr
+    with open(course / "grading" / "assignment1" / "canvas_import.csv") as f:
+        imported = {r["SIS Login ID"]: r["Assignment 1 (12345)"] for r in csv.DictReader(f)}
+    assert (imported["bob"], imported["carol"]) == ("62.4", "39"), imported
+    # nbgrader's own gradebook now holds the same penalty (its formgrader and export agree)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert sum(nb.late_submission_penalty or 0 for nb in gb.find_submission("assignment1", "bob").notebooks) == pytest.approx(15.6)
+
+
+def test_late_day_tokens_apply_to_the_final_score(late_with_manual_points):
+    course, _ = late_with_manual_points
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write("\nc.PercentPerDay.late_days = 1\n")
+    assert gradekit(course, "export", "assignment1").returncode == 0
+    bob = _rows(course)["bob"]
+    assert (bob["penalty"], bob["score"], bob["late_days_used"]) == ("7.8", "70.2", "1"), bob
