@@ -55,6 +55,8 @@ benchmarks: $(VENV)/.installed
 	$(PY) benchmarks/grade_time.py assignment1
 	$(PY) benchmarks/batch_grading.py assignment1
 	$(PY) benchmarks/similarity.py assignment1
+	$(PY) benchmarks/security_cost.py
+	$(PY) benchmarks/damage_gallery.py
 	$(PY) source/assignment1/kit/benchmarks/accuracy_over_seeds.py
 	$(PY) source/assignment1/kit/benchmarks/gradcheck_margins.py
 
