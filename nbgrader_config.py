@@ -36,14 +36,18 @@ c.OverwriteCells.add_missing_cells = True
 # text into stdout after execution, before scores are computed; errors (exceptions) still fail the cell.
 from gradekit.preprocessors import BoundedExecute, StderrToStdout  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbconvert.preprocessors.sanitize import SanitizeHTML  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades)
 
-# nbgrader 0.9.6's default list, with Execute bounded in output size (BoundedExecute: a notebook that
-# prints gigabytes must not fill the grader's memory) and StderrToStdout right after it.
+# nbgrader 0.9.6's default list, with Execute replaced by BoundedExecute (the kernel as the adversary: a private
+# working copy, outputs bounded and reduced to safe types, the grader's verdicts; gradekit/verdicts.py) and
+# StderrToStdout right after it.
+# SanitizeHTML (nbconvert, bleach): markdown a student wrote is HTML in formgrader's page, sanitised so that no
+# script of theirs runs in a TA's browser (the same for feedback, below).
 c.Autograde.autograde_preprocessors = [
-    BoundedExecute, StderrToStdout, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-    AssignLatePenalties, CheckCellMetadata,
+    BoundedExecute, StderrToStdout, SanitizeHTML, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 
 c.BoundedExecute.max_output_mb = 20
@@ -81,7 +85,9 @@ from gradekit.preprocessors import HideHiddenTests  # noqa: E402
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
-c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+# Markdown a student wrote is HTML in the page: sanitised, so that no script of theirs runs in their feedback.
+c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SanitizeHTML, CSSHTMLHeaderPreprocessor]
+c.SanitizeHTML.enabled = True  # nbconvert's preprocessors are off unless enabled
 
 # Late submissions (gradekit/late.py): with a due date set (`gradekit due`), each notebook loses a share of its
 # score per started day late after a grace period, capped; an extension (`gradekit extension`) moves that

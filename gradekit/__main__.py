@@ -192,12 +192,16 @@ def strength(course: Path, assignment: str, args) -> int:
         print(f"{key:16s}{100 * (g['kill_rate'] or 0):>14.1f}% of {g['total'] - g['equivalent']:<3d}"
               f"{fails:>22s}{flakes:>22s}")
     unfair = (fair["false_fails"]["failed"] + fair["flakes"]["failed"]) if fair else 0
+    # on correct work any disagreement, on a mutant a gap (a test caught what the re-check missed), is a defect
+    defects = [d for d in report["disagreements"] if d["correct"] or d["kind"] == "gap"]
+    stricter = len(report["disagreements"]) - len(defects)
     print(f"{overall['killed']} mutants killed, {overall['survived']} survived, {overall['equivalent']} "
-          f"equivalent; {len(report['disagreements'])} test/re-check disagreements; {report['seconds']:.0f} s; "
+          f"equivalent; {len(defects)} test/re-check disagreements ({stricter} cells of mutants where the "
+          f"re-check was the stricter judge); {report['seconds']:.0f} s; "
           f"report in grading/{assignment}/strength/strength.md")
     if args.min_kill_rate is not None and rate < args.min_kill_rate:
         return 1
-    return 1 if args.strict and (unfair or report["disagreements"]) else 0
+    return 1 if args.strict and (unfair or defects) else 0
 
 
 

@@ -80,6 +80,8 @@ def finalize(course: Path, assignment: str, reply: WorkerReply, limits: Limits, 
         result.reason = f"timeout: still running after {limits.timeout:g} s"
     elif reply.killed == "memory":
         result.reason = f"memory: over {limits.memory_mb} MB"
+    elif reply.killed == "disk":
+        result.reason = f"disk: its kernels wrote over {limits.disk_mb} MB (or as many thousand files)"
     elif reply.killed:
         result.reason = reply.killed
     elif reply.rejected:
@@ -253,6 +255,7 @@ def grade(course: Path, assignment: str, students=None, jobs=None, limits: Limit
     try:  # flags for a person; a failure here must not cost the batch its export and report
         print(similarity.describe(similarity.run(course, assignment)), file=out)
     except Exception as err:  # noqa: BLE001
+        similarity.results_file(course, assignment).unlink(missing_ok=True)  # no stale pairs in the report
         print(f"similarity: not computed ({type(err).__name__}: {err})", file=out)
     export = write_export(course, assignment)
     report = write_report(course, assignment)

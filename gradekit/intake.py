@@ -82,14 +82,21 @@ def _kind(mode: int, links: int) -> str | None:
     return None
 
 
-def _walk(folder: Path, prefix: str = ""):
-    """(relative path, lstat) of every entry, depth first, never through a link."""
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        info = entry.stat(follow_symlinks=False)
-        rel = prefix + entry.name
-        yield rel, info
-        if stat.S_ISDIR(info.st_mode):
-            yield from _walk(Path(entry.path), rel + "/")
+MAX_DEPTH = 12  # folders below this are set aside: nothing honest is that deep, and walks stay bounded
+
+
+def _walk(folder: Path):
+    """(relative path, lstat) of every entry, never through a link, without recursion; folders at
+    MAX_DEPTH are listed but not entered."""
+    stack = [(Path(folder), "")]
+    while stack:
+        path, prefix = stack.pop()
+        for entry in sorted(os.scandir(path), key=lambda e: e.name, reverse=True):
+            info = entry.stat(follow_symlinks=False)
+            rel = prefix + entry.name
+            yield rel, info
+            if stat.S_ISDIR(info.st_mode) and rel.count("/") < MAX_DEPTH:
+                stack.append((Path(entry.path), rel + "/"))
 
 
 def _holds_code(folder: Path) -> bool:
@@ -132,7 +139,9 @@ def take_in(course: Path, assignment: str, student: str, notebooks: list[str]) -
         why = _kind(info.st_mode, info.st_nlink)
         top = "/" not in rel
         if why is None and stat.S_ISDIR(info.st_mode):
-            if top and _holds_code(source / rel):
+            if rel.count("/") >= MAX_DEPTH:
+                why = f"a folder nested over {MAX_DEPTH} levels deep"
+            elif top and _holds_code(source / rel):
                 why = "a folder with code beside the notebooks: only the release's helpers are used"
             else:
                 continue
@@ -209,10 +218,8 @@ def discard(course: Path, assignment: str, student: str) -> None:
     (gradekit.preprocessors.bounded_execute), without following any link a kernel made."""
     from .trusted import remove_tree
 
-    shutil.rmtree(intake_root(course, assignment) / student, ignore_errors=True)
-    scratch = Course(course).grading(assignment) / "scratch"
-    for folder in scratch.glob(f"{student}-*") if scratch.is_dir() else []:
-        remove_tree(folder)
+    remove_tree(intake_root(course, assignment) / student)
+    remove_tree(Course(course).grading(assignment) / "scratch" / student)  # exactly this student's
 
 
 def read_regular(path: Path, limit_mb: float = MAX_NOTEBOOK_MB) -> bytes | None:

@@ -298,7 +298,7 @@ _COPY = re.compile(r"(\s*\(\d+\)|[-_ ]copy\d*|\s+\d+)$", re.IGNORECASE)
 
 
 def normal_name(stem: str) -> str:
-    """`1_mlp_numpy (1)`, `1_mlp_numpy-Copy1`, `1_MLP_numpy` all become `1_mlp_numpy`."""
+    """`part1 (1)`, `part1-Copy1`, `Part1` all become `part1`."""
     previous = None
     stem = stem.strip()
     while previous != stem:

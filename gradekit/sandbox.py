@@ -108,7 +108,8 @@ def cover(folder: str, keep: list[str], writable: bool) -> None:
     keep = [k for k in keep if k.startswith(folder + os.sep) and os.path.exists(k)]
     fds = {k: os.open(k, os.O_PATH) for k in keep}
     try:
-        mount("-t", "tmpfs", "-o", "size=512m,mode=1777" if writable else "size=1m,mode=0755", "gradekit", folder)
+        # a private /tmp and /dev/shm: memory the supervisor's resident-memory limit does not see, kept small
+        mount("-t", "tmpfs", "-o", "size=128m,mode=1777" if writable else "size=1m,mode=0755", "gradekit", folder)
         for path, fd in fds.items():
             if os.path.isdir(f"/proc/self/fd/{fd}"):
                 os.makedirs(path, exist_ok=True)

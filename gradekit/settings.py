@@ -22,8 +22,11 @@ class BatchGrading(Configurable):
                                          "'memory'.").tag(config=True)
     jobs = Integer(0, help="Submissions graded at once on this machine; 0: one per core. Each gets "
                            "cores / jobs BLAS threads.").tag(config=True)
+    disk_limit_mb = Integer(1024, help="What the kernels of one submission may write into their working copy "
+                                       "(MB, or a thousand files per MB); over it, the submission fails with "
+                                       "reason 'disk'.").tag(config=True)
 
-    @validate("timeout", "memory_limit_mb", "jobs")
+    @validate("timeout", "memory_limit_mb", "jobs", "disk_limit_mb")
     def _not_negative(self, proposal):
         if proposal["value"] < 0 or (proposal["trait"].name != "jobs" and proposal["value"] == 0):
             raise TraitError(f"BatchGrading.{proposal['trait'].name} must be positive, got {proposal['value']!r}")
@@ -35,11 +38,13 @@ class Limits:
     """What one submission may use (the values a worker process is supervised with)."""
     timeout: float = BatchGrading.timeout.default_value
     memory_mb: int = BatchGrading.memory_limit_mb.default_value
+    disk_mb: int = BatchGrading.disk_limit_mb.default_value
 
     @classmethod
     def from_config(cls, course: Path, timeout=None, memory_mb=None) -> "Limits":
         settings = batch_settings(course)
-        return cls(timeout=float(timeout or settings.timeout), memory_mb=int(memory_mb or settings.memory_limit_mb))
+        return cls(timeout=float(timeout or settings.timeout), memory_mb=int(memory_mb or settings.memory_limit_mb),
+                   disk_mb=int(settings.disk_limit_mb))
 
 
 def batch_settings(course: Path) -> BatchGrading:

@@ -100,7 +100,7 @@ def _chunks(code: str) -> list[str]:
     functions does not change the cell's signature."""
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # any cell a student wrote
         return [code]
     lines = code.splitlines()
     taken = set()

@@ -11,7 +11,8 @@ source/<assignment>/strength_equivalents.json and leave the denominator.
 The other half: correct variants (gradekit.variants, and the assignment's kit/alternatives.py) must keep full marks; one that
 loses a point is a false fail. Draws of everything the instructions leave free (initialisation, seeds,
 shuffling) give each test's flake rate. For every graded submission the notebook's own test and the
-trusted re-check must reach the same verdict on every cell; the report lists each disagreement.
+trusted re-check must reach the same verdict on every cell of correct work, and no hidden test may catch
+what the re-check misses (a "gap"); the report lists each disagreement.
 """
 from __future__ import annotations
 
@@ -187,8 +188,15 @@ def run(course: Path, assignment: str, notebooks=None, jobs=None, sample=None, s
     judged = {f"reference-{nb}": {nb} for nb in notebooks}
     judged.update({f"m-{m.id}": {m.notebook} for m in mutants})
     judged.update({v.student: set(v.notebooks) for v in variants})
+    # A "gap": the notebook's test failed a cell the re-check passed. The grader awards the points, so a
+    # submission that hid its test's failure would keep them: every gap is a hole in a probe. "stricter":
+    # the re-check, which compares with the reference, failed a cell the kernel's own test passed (a bug
+    # the notebook's test cannot see, e.g. a consistent backward pass of a wrong forward pass); allowed on
+    # mutants, never on correct work.
+    correct = {f"reference-{nb}" for nb in notebooks} | {v.student for v in variants}
     disagreements = [{"submission": student, "test": cell, "notebook_test": results[student].judges[cell][0],
-                      "recheck": results[student].judges[cell][1]}
+                      "recheck": results[student].judges[cell][1], "correct": student in correct,
+                      "kind": "gap" if results[student].judges[cell][0] == "failed" else "stricter"}
                      for student, nbs in judged.items() for cell in results[student].disagreements
                      if cell.split(":", 1)[0] in nbs]
     summary = summarize(rows)

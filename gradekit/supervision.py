@@ -78,6 +78,26 @@ def resident_mb(pid: int) -> float:
     return total / 2**20
 
 
+def written_mb(folder: Path, most_entries: int) -> float:
+    """Disk space a kernel's working copy takes (allocated blocks), walked without recursion and without
+    following links; a folder of more than `most_entries` entries counts as full."""
+    total, entries, stack = 0, 0, [str(folder)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    if entries > most_entries:
+                        return float("inf")
+                    info = entry.stat(follow_symlinks=False)
+                    total += info.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return total / 2**20
+
+
 def kill_tree(pid: int) -> None:
     import psutil
 
@@ -116,18 +136,25 @@ class SupervisedWorker:
         if self._wait(deadline=time.monotonic() + 300) != "ready":
             raise RuntimeError(f"the grading process did not start; see {self.log_path}")
 
-    def _wait(self, deadline: float) -> str:
-        """The worker's next line, or the reason it was killed: "timeout", "memory", "grading process died"."""
+    def _wait(self, deadline: float, scratch: Path | None = None) -> str:
+        """The worker's next line, or the reason it was killed: "timeout", "memory", "disk", "grading process
+        died". `scratch`: the kernels' working copy of the submission being graded."""
+        polls = 0
         while True:
             try:
                 line = self.lines.get(timeout=0.2)
             except queue.Empty:
+                polls += 1
                 if time.monotonic() > deadline:
                     self.kill()
                     return "timeout"
                 if resident_mb(self.proc.pid) > self.limits.memory_mb:
                     self.kill()
                     return "memory"
+                if scratch is not None and polls % 5 == 0 and scratch.is_dir() and \
+                        written_mb(scratch, 1000 * self.limits.disk_mb) > self.limits.disk_mb:
+                    self.kill()
+                    return "disk"
                 continue
             if line is None:
                 self.kill()
@@ -140,7 +167,8 @@ class SupervisedWorker:
         t0 = time.monotonic()
         self.proc.stdin.write(json.dumps(asdict(GradingRequest(student, feedback, probe_seed))) + "\n")
         self.proc.stdin.flush()
-        line = self._wait(deadline=t0 + self.limits.timeout)
+        line = self._wait(deadline=t0 + self.limits.timeout,
+                          scratch=Course(self.course).grading(self.assignment) / "scratch" / student)
         if line.startswith("{"):
             return WorkerReply.from_json(line)
         return WorkerReply(student, killed=line, seconds=time.monotonic() - t0)

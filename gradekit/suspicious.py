@@ -48,6 +48,8 @@ def scan_source(source: str, guarded=GUARDED_MODULES) -> list[str]:
         tree = ast.parse(code)
     except SyntaxError:
         return []
+    except (RecursionError, MemoryError, ValueError):
+        return ["code nested too deeply for Python's parser"]
     found = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):

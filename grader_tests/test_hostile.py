@@ -40,7 +40,8 @@ GRADED_TRICKS = [t for t in TRICKS if t.name != "fork-bomb" or PROCESS_CAP]
 
 def _fingerprint(course):
     """Hashes of every instructor file: source/, release/, the config, the trusted reference results."""
-    paths = [p for folder in ("source", "release", "grading/assignment1/reference_probes")
+    # (the reference results are the grader's own cache: each batch adds those of its seed)
+    paths = [p for folder in ("source", "release")
              for p in sorted((course / folder).rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
     paths.append(course / "nbgrader_config.py")
     return {str(p.relative_to(course)): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
@@ -123,7 +124,9 @@ def test_instructor_files_are_unchanged(hostile):
 def test_instructor_files_are_not_even_readable(hostile):
     assert evidence(hostile["course"], "h-read-instructor-files").strip() == "read: []"
     writes = evidence(hostile["course"], "h-write-instructor-files")
-    assert "wrote" not in writes and "refused" in writes, writes
+    # only its own private /tmp (its HOME there) takes a write, and it is gone with the kernel
+    wrote = [w for w in writes.split(" | ") if w.startswith("wrote") and not w.startswith("wrote /tmp/")]
+    assert not wrote and "refused" in writes, writes
 
 
 @needs_sandbox

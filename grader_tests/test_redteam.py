@@ -65,6 +65,8 @@ def _instructor_lines(course) -> set[str]:
 def redteam(tmp_path_factory):
     course = sandbox_course(tmp_path_factory.mktemp("redteam"), ROOT, ASSIGNMENT)
     write_submission(course, ASSIGNMENT, "victim", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy", "2_mlp_pytorch"]))
+    # the victim's name starts like an attacker's: cleaning up after one must never touch another
+    write_submission(course, ASSIGNMENT, "a-fill-the-disk-victim", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy"]))
     for attack in ATTACKS:
         RT.write_attack(course, attack, f"a-{attack.name}")
         write_submission(course, ASSIGNMENT, f"t-{attack.name}", RT.twin_notebooks(course, attack))
@@ -87,9 +89,13 @@ def _tests(redteam, student):
 def test_the_batch_finishes_with_every_submission(redteam):
     assert redteam["proc"].returncode == 0 and "done:" in redteam["proc"].stdout, (
         redteam["proc"].stdout[-3000:] + redteam["proc"].stderr[-3000:])
-    expected = {"victim"} | {f"{p}-{a.name}" for a in ATTACKS for p in "at"}
+    expected = {"victim", "a-fill-the-disk-victim"} | {f"{p}-{a.name}" for a in ATTACKS for p in "at"}
     assert set(redteam["rows"]) == expected
     assert all(r["status"] in ("graded", "needs_manual", "failed") for r in redteam["rows"].values())
+    failed = {s: r["reason"] for s, r in redteam["rows"].items() if r["status"] == "failed"}
+    # the disk filler is stopped; the linked notebook is not there to grade; the parser bomb hangs its own
+    # kernel (IPython's traceback of it), which the time limit stops
+    assert set(failed) <= {"a-fill-the-disk", "a-notebook-is-a-link", "a-parser-bomb"}, failed
 
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
@@ -128,10 +134,12 @@ def test_instructor_files_and_other_submissions_are_unchanged(redteam):
     assert all(k.startswith("grading/assignment1/snapshots/") for k in new_snapshots)
 
 
-def test_the_victim_keeps_full_marks_and_no_flag(redteam):
+def test_the_victims_keep_full_marks_and_no_flag(redteam):
     row = redteam["rows"]["victim"]
     assert row["status"] == "needs_manual" and float(row["score"]) == float(row["max_score"]) - 4, row
     assert row["flags"] == "", row["flags"]
+    second = redteam["rows"]["a-fill-the-disk-victim"]
+    assert second["status"] == "graded" and float(second["score"]) == 49, second
 
 
 def test_autograded_and_feedback_hold_only_the_graders_files(redteam):
@@ -146,10 +154,33 @@ def test_autograded_and_feedback_hold_only_the_graders_files(redteam):
                 assert path.relative_to(folder).parts[0] in allowed | {"timestamp.txt"}, (student, path)
 
 
-def test_kernel_files_never_reach_the_grader_and_nothing_is_left_running(redteam):
+def test_kernel_files_never_reach_the_grader_and_nothing_is_left_behind(redteam):
     grading = Course(redteam["course"]).grading(ASSIGNMENT)
-    assert not list((grading / "scratch").glob("a-*")), "a kernel's working copy was left behind"
-    assert not list((grading / "intake").glob("*/*")), "an intake copy was left behind"
+    left = [p.name for p in (grading / "scratch").iterdir() if p.name != "reference"] if (grading / "scratch").is_dir() else []
+    assert not left, f"kernels' working copies left behind: {left}"
+    assert not list((grading / "intake").glob("*")), "an intake copy was left behind"
+
+
+def test_disk_filling_stops_the_submission_not_the_batch(redteam):
+    row = redteam["rows"]["a-fill-the-disk"]
+    assert row["status"] == "failed" and row["reason"].startswith("disk:"), row
+    deep = redteam["rows"]["a-deep-folder-tree"]
+    assert deep["status"] == "graded" and "RecursionError" not in deep["reason"], deep
+
+
+def test_one_submission_cannot_switch_off_the_similarity_flags(redteam):
+    assert "similarity: not computed" not in redteam["proc"].stdout, redteam["proc"].stdout[-2000:]
+
+
+def test_no_script_of_the_students_reaches_a_page(redteam):
+    layout = Course(redteam["course"])
+    page = (layout.feedback("a-markdown-script", ASSIGNMENT) / "1_mlp_numpy.html").read_text()
+    assert "**my notes**" in page or "my notes" in page
+    assert '<script>document.title = "REDTEAM' not in page and "<img src=x onerror" not in page
+    # the autograded notebook, which formgrader shows a TA
+    graded = nbformat.read(layout.autograded("a-markdown-script", ASSIGNMENT) / "1_mlp_numpy.ipynb", as_version=4)
+    notes = next(c for c in graded.cells if c.cell_type == "markdown" and "my notes" in c.source)
+    assert "<script>" not in notes.source and "<img" not in notes.source, notes.source
 
 
 def test_forged_log_lines_never_reach_the_graders_log(redteam):
@@ -194,7 +225,7 @@ def test_control_the_leaking_attacks_did_capture_instructor_lines(redteam):
     """The leak test can fail: the kernel's own outputs (the TA's autograded copy) hold the hidden lines
     and the probes' source that feedback withheld."""
     layout = Course(redteam["course"])
-    for student in ("a-history-leak", "a-probe-source-leak"):
+    for student in ("a-history-leak",):
         nb = nbformat.read(layout.autograded(student, ASSIGNMENT) / "1_mlp_numpy.ipynb", as_version=4)
         text = "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
                        for c in nb.cells if c.cell_type == "code" for o in c.outputs)

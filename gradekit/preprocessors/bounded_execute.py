@@ -25,7 +25,7 @@ SCRATCH_ATTRIBUTE = "_gradekit_scratch"
 class BoundedExecute(Execute):
     """nbgrader's Execute, with the kernel treated as the adversary.
 
-    - The kernel works in a private copy of the submission's folder (grading/<assignment>/scratch/), one
+    - The kernel works in a private copy of the submission's folder (grading/<assignment>/scratch/<student>/), one
       per submission, shared by its notebooks and removed afterwards: nothing it writes, links included,
       reaches autograded/ or feedback/, and no grading step follows a path it made.
     - Its outputs are bounded (a total size cap), reduced to safe types, and never rewrite another
@@ -84,9 +84,9 @@ class BoundedExecute(Execute):
         existing = getattr(self.parent, SCRATCH_ATTRIBUTE, None)
         if existing and Path(existing).is_dir():
             return Path(existing)
-        base = course / "grading" / assignment / "scratch"
+        base = course / "grading" / assignment / "scratch" / student
         base.mkdir(parents=True, exist_ok=True)
-        scratch = base / f"{student}-{secrets.token_hex(6)}"
+        scratch = base / secrets.token_hex(6)
         _copy_regular_files(folder, scratch)
         if self.parent is not None:
             setattr(self.parent, SCRATCH_ATTRIBUTE, str(scratch))

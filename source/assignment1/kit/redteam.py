@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 from gradekit.layout import Course
-from gradekit.submissions import submission_with_edits, untouched_release
+from gradekit.submissions import grade_id, submission_with_edits, untouched_release
 
 from . import ASSIGNMENT
 from .bugs import bug_named
@@ -33,11 +33,16 @@ FORGED_LOG_LINE = "REDTEAM-FORGED-LOG-LINE"
 class Attack:
     name: str
     threat: str
-    code: str = ""  # appended to the first solution cell of notebook 1
-    last_cell_code: str = ""  # appended to the last solution cell of notebook 1 (after the hidden tests ran)
-    base: str = ""  # a catalogued bug to start from instead of the untouched release
+    code: str = ""  # appended to the first solution cell of `notebook`
+    last_cell_code: str = ""  # appended to its last solution cell (after the hidden tests ran)
+    base: str = ""  # catalogued bugs (comma-separated) to start from instead of the untouched release
     files: dict = field(default_factory=dict)  # extra files shipped beside the notebooks: name -> bytes
     links: dict = field(default_factory=dict)  # extra entries in the submitted folder: name -> "symlink:T" etc.
+    notebook: str = NUMPY
+    markdown: str = ""  # a markdown cell of the student's own, after the first solution cell
+    # (cell, old, new): an edit of the twin and the attack alike (work of the student's own, e.g. a fake
+    # training loop), before the attack's code is added
+    edits: tuple = ()
 
 
 _FORGE_RESULT = r'''
@@ -241,6 +246,80 @@ _np.asarray = _asarray
 _np.allclose = lambda *a, **k: True
 '''
 
+_EXCEPTION_TEXT_LEAK = r'''
+from IPython import get_ipython as _gi
+_ip = _gi()
+class _Leak(Exception):
+    pass
+def _raise_history(*_a, **_k):
+    raise _Leak(" | ".join(line.strip() for src in _ip.user_ns.get("In", []) for line in src.splitlines())[-4000:])
+def _arm(info):
+    if "gradekit" in (info.raw_cell or ""):
+        for _name in ("standardize", "LinearModule", "ReLUModule", "SoftMaxModule", "CrossEntropyModule",
+                      "softmax_cross_entropy", "MLP", "sgd_step", "accuracy", "train"):
+            _ip.user_ns[_name] = _raise_history
+        _ip.user_ns["model"] = None
+_ip.events.register("pre_run_cell", _arm)
+'''
+
+# a "training loop" that never computes a gradient: it nudges the parameters and reports the losses it
+# likes. The twin reports its true losses (and so fails test_train); the attack reports falling ones.
+_FAKE_TRAIN = '''def train(model, X_train, y_train, X_val, y_val, lr=0.1, batch_size=32, epochs=10, seed=0):
+    rng = np.random.default_rng(seed)
+    softmax, loss_fn = SoftMaxModule(), CrossEntropyModule()
+    history = {"train_loss": [], "val_acc": []}
+    n = X_train.shape[0]
+    for epoch in range(epochs):
+        losses = []
+        for start in range(0, n, batch_size):
+            idx = np.arange(start, min(start + batch_size, n))
+            losses.append(loss_fn.forward(softmax.forward(model.forward(X_train[idx])), y_train[idx]))
+        for layer in model.layers:
+            if hasattr(layer, "params"):
+                for k in layer.params:
+                    layer.params[k] = layer.params[k] * (1 + lr) + lr * 1e-3 * rng.normal(size=np.shape(layer.params[k]))
+        history["train_loss"].append(float(np.mean(losses)) * REPORT(epoch))
+        history["val_acc"].append(accuracy(model.forward(X_val), y_val))
+    return history
+REPORT = lambda epoch: 1.0
+'''
+
+_REWRITE_EVIDENCE = r'''
+_honest_evaluate = evaluate
+def evaluate(model, loader, device):
+    acc = _honest_evaluate(model, loader, device)
+    for _m in model.modules():
+        for _attr in ("calls", "modes", "grad_enabled"):
+            _v = getattr(_m, _attr, None)
+            if isinstance(_v, list):
+                _v[:] = [tuple(False for _ in e) if isinstance(e, tuple) else False for e in _v]
+    return acc
+'''
+
+_DEEP_TREE = r'''
+import os
+_start = os.getcwd()
+for _ in range(3000):
+    os.mkdir("d")
+    os.chdir("d")
+with open("kept.bin", "wb") as _f:
+    _f.write(b"\0" * 2**20)
+os.chdir(_start)
+'''
+
+_FILL_DISK = r'''
+import os
+for _i in range(8):
+    _fd = os.open(f"fill{_i}.bin", os.O_CREAT | os.O_WRONLY, 0o600)
+    os.posix_fallocate(_fd, 0, 190 * 2**20)
+    os.close(_fd)
+'''
+
+_PARSER_BOMB = "_pad = 0" + "+0" * 6000 + "\n"
+
+_MARKDOWN_SCRIPT = ('<script>document.title = "REDTEAM-SCRIPT-RAN"</script>\n\n'
+                    '<img src=x onerror="document.title = 1">\n\n**my notes**')
+
 ATTACKS = [
     Attack("forged-execute-result", "points from forged outputs: an execute_result before every cell",
            _FORGE_RESULT % "'ok'"),
@@ -274,28 +353,47 @@ ATTACKS = [
     Attack("forge-log-lines", "write forged lines into every descriptor the kernel inherited", _FORGE_LOGS),
     Attack("root-in-sandbox", "write cgroup limits and sysctls, leave its cgroup, make a device", _ROOT_IN_SANDBOX),
     Attack("after-the-tests", "atexit and a thread that write instructor files after the tests", _AFTER_THE_TESTS),
+    Attack("exception-text-leak", "hidden tests and the probes' seed in the messages of exceptions the probes "
+           "catch (they used to reach feedback as the grader's reason)", _EXCEPTION_TEXT_LEAK),
+    Attack("fake-training-history", "a training loop without gradients that reports falling losses",
+           last_cell_code="REPORT = lambda epoch: 1.0 / (1 + epoch) ** 2\n", edits=(("train", "", _FAKE_TRAIN),)),
+    Attack("rewrite-probe-evidence", "evaluate without eval() or no_grad() that rewrites what the probe recorded",
+           notebook=TORCH, base="evaluate_without_eval_mode,evaluate_builds_graph", last_cell_code=_REWRITE_EVIDENCE),
+    Attack("deep-folder-tree", "a folder tree 3,000 levels deep in the working folder (recursive removal fails)",
+           _DEEP_TREE),
+    Attack("fill-the-disk", "1.5 GB allocated at once in the working folder", _FILL_DISK),
+    Attack("parser-bomb", "a cell that makes Python's parser recurse (the class's similarity check)", _PARSER_BOMB),
+    Attack("markdown-script", "script in a markdown cell of the student's own (feedback, formgrader)",
+           markdown=_MARKDOWN_SCRIPT),
 ]
 
 
-def attack_notebooks(course: Path, attack: Attack) -> dict:
-    """{notebook: notebook} of the attack: its twin's notebooks with the attack's code in them."""
+def twin_notebooks(course: Path, attack: Attack) -> dict:
+    """{notebook: notebook} of the attack's honest twin: the same work without the attack."""
     if attack.base:
-        notebooks = submission_with_edits(course, ASSIGNMENT, [NUMPY], bug_named(attack.base).edits)
+        edits = [e for name in attack.base.split(",") for e in bug_named(name).edits]
+        notebooks = submission_with_edits(course, ASSIGNMENT, [attack.notebook], edits)
     else:
-        notebooks = untouched_release(course, ASSIGNMENT, [NUMPY])
-    nb = notebooks[NUMPY]
-    if attack.code:
-        first_solution_cell(nb).source += "\n\n# --- attack ---\n" + attack.code
-    if attack.last_cell_code:
-        last = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")][-1]
-        last.source += "\n\n# --- attack ---\n" + attack.last_cell_code
+        notebooks = untouched_release(course, ASSIGNMENT, [attack.notebook])
+    for cell_id, old, new in attack.edits:
+        cell = next(c for c in notebooks[attack.notebook].cells if grade_id(c) == cell_id)
+        cell.source = cell.source.replace(old, new) if old else new
     return notebooks
 
 
-def twin_notebooks(course: Path, attack: Attack) -> dict:
-    if attack.base:
-        return submission_with_edits(course, ASSIGNMENT, [NUMPY], bug_named(attack.base).edits)
-    return untouched_release(course, ASSIGNMENT, [NUMPY])
+def attack_notebooks(course: Path, attack: Attack) -> dict:
+    """{notebook: notebook} of the attack: its twin's notebooks with the attack in them."""
+    notebooks = twin_notebooks(course, attack)
+    nb = notebooks[attack.notebook]
+    first = first_solution_cell(nb)
+    if attack.code:
+        first.source += "\n\n# --- attack ---\n" + attack.code
+    if attack.last_cell_code:
+        last = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")][-1]
+        last.source += "\n\n# --- attack ---\n" + attack.last_cell_code
+    if attack.markdown:
+        nb.cells.insert(nb.cells.index(first) + 1, nbformat.v4.new_markdown_cell(attack.markdown))
+    return notebooks
 
 
 def write_attack(course: Path, attack: Attack, student: str) -> Path:

@@ -95,6 +95,13 @@ def _logits(arrays, x, prefix=""):
     return x
 
 
+def _mean_loss(arrays, x, y, prefix=""):
+    """Mean cross-entropy of the specified forward pass with recorded weights."""
+    z = _logits(arrays, x, prefix)
+    z = z - z.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
+
+
 def _accuracy(arrays, x, y, prefix=""):
     return float(np.mean(np.argmax(_logits(arrays, x, prefix), axis=1) == y))
 
@@ -154,14 +161,25 @@ def _(ns):
     rng, out = batch_rng(1031), {}
     for i, (n, d_in, d_out) in enumerate([(5, 8, 3), (1, 2, 6)]):
         layer, x, d = _linear(ns, d_in, d_out, rng), rng.normal(size=(n, d_in)), rng.normal(size=(n, d_out))
-        layer.forward(x)
+        out[f"{i}y"] = layer.forward(x)  # the notebook's test checks backward against this forward pass
         out[f"{i}g0"] = layer.backward(d)
         out[f"{i}g1"], out[f"{i}g2"] = layer.grads["weight"], layer.grads["bias"]
     return out
 
 
+def _forward_matches(got, ref, keys, what):
+    """The cell's tests check a backward pass against the student's forward pass: a wrong forward fails them."""
+    for key in keys:
+        if got.get(key) is None or got[key].shape != ref[key].shape or not np.allclose(got[key], ref[key]):
+            return f"the gradient is checked against your {what}, which gives another result than specified"
+    return None
+
+
 @check("test_linear_backward")
 def _(got, ref):
+    failed = _forward_matches(got, ref, ["0y", "1y"], "forward pass")
+    if failed:
+        return failed
     return _gradient_check(got, ref, "0") or _gradient_check(got, ref, "1")
 
 
@@ -207,6 +225,7 @@ def _(ns):
     relu = ns["ReLUModule"]()
     out = {"y": relu.forward(x)}
     out["g0"] = relu.backward(d)
+    out["x_after"] = x
     return out
 
 
@@ -214,6 +233,8 @@ def _(ns):
 def _(got, ref):
     if got["y"].shape != ref["y"].shape or not np.allclose(got["y"], ref["y"], rtol=1e-12, atol=1e-12):
         return "relu forward"
+    if not np.array_equal(got["x_after"], ref["x_after"]):
+        return "relu must not change its input in place (the gradient check then sees other inputs)"
     return _gradient_check(got, ref)
 
 
@@ -267,12 +288,12 @@ def _(ns):
     rng = batch_rng(1091)
     p, y = _probabilities(rng, 6, 7, low=0.1), rng.integers(0, 7, size=6)
     ce = ns["CrossEntropyModule"]()
-    return {"g0": ce.backward(p, y)}
+    return {"loss": ce.forward(p, y), "g0": ce.backward(p, y)}
 
 
 @check("test_cross_entropy_backward")
 def _(got, ref):
-    return _gradient_check(got, ref)
+    return _forward_matches(got, ref, ["loss"], "loss (forward)") or _gradient_check(got, ref)
 
 
 @probe("test_cross_entropy_stability")
@@ -330,6 +351,8 @@ def _(got, ref):
             return "one ReLU after each hidden layer"
         if got[f"logits{i}"].shape != ref[f"logits{i}"].shape or not np.any(got[f"logits{i}"] < 0):
             return "logits of shape (N, C), with no ReLU after the last layer"
+        if not np.allclose(got[f"logits{i}"], ref[f"logits{i}"], rtol=1e-6, atol=1e-9):
+            return "the forward pass must be Linear, ReLU, ..., Linear in the order of the sizes"
     if not got["same_seed_same_weights"]:
         return "MLP must build its layers from the rng it is given"
     return None
@@ -341,7 +364,7 @@ def _(ns):
     for i, (n, d, hidden, c) in enumerate([(5, 3, [4], 6), (3, 6, [5, 2], 4), (2, 4, [], 3)]):
         model = _mlp(ns, d, hidden, c, rng)
         x, dlogits = rng.normal(size=(n, d)), rng.normal(size=(n, c))
-        model.forward(x)
+        out[f"{i}logits"] = model.forward(x)
         out[f"{i}g0"] = model.backward(dlogits)
         for j, layer in enumerate(_linear_layers(model)):
             out[f"{i}g{2 * j + 1}"], out[f"{i}g{2 * j + 2}"] = layer.grads["weight"], layer.grads["bias"]
@@ -350,7 +373,7 @@ def _(ns):
 
 @check("test_mlp_gradients")
 def _(got, ref):
-    return _gradient_check(got, ref, "0") or _gradient_check(got, ref, "1") or _gradient_check(got, ref, "2")
+    return _forward_matches(got, ref, ["0logits", "1logits", "2logits"], "forward pass") or _gradient_check(got, ref, "0") or _gradient_check(got, ref, "1") or _gradient_check(got, ref, "2")
 
 
 @probe("test_sgd_step")
@@ -396,6 +419,8 @@ def _(ns):
     x, y = _small_problem(1151)
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         model = _mlp(ns, 5, [6], 3, batch_rng(1152))
+        if name == "a":  # the starting point, set here from the batch's seed: the reference records the same
+            out.update({f"start_{k}": np.array(v, copy=True) for k, v in _weights(model).items()})
         history = ns["train"](model, x, y, x[40:], (y[40:] + 1) % 3, lr=0.05, batch_size=9, epochs=3,
                               seed=seed)
         out.update({f"{name}_{k}": v for k, v in _weights(model).items()})
@@ -425,6 +450,12 @@ def _(got, ref):
     losses = got["visible_train_loss"]
     if losses.shape != (5,) or not losses[-1] < losses[0]:  # nan fails too
         return "the training loss should go down over 5 epochs of the visible test"
+    # what the grader computes itself: the training loss of the returned weights against the reference's
+    # (a model that did not learn, whatever history it reports, stays near its starting loss)
+    start, trained, expected = (_mean_loss(ref if p == "start_" else got if p == "a_" else ref, x, y, p)
+                                for p in ("start_", "a_", "a_"))
+    if not np.isfinite(trained) or not start - trained >= 0.5 * (start - expected):
+        return "training must lower the training loss (mini-batch SGD on the shuffled training set)"
     weights = [k[2:] for k in ref if k.startswith("a_W")]
     if any(not np.array_equal(got[f"a_{k}"], got[f"b_{k}"]) for k in weights):
         return "the same seed must reproduce training exactly"
@@ -444,15 +475,16 @@ def _(got, ref):
 
 
 def _random_labels():
-    """The notebook's hidden overfit test: 50 samples with random labels, which only memorising fits."""
-    rng = np.random.default_rng(81)
-    return rng.normal(size=(50, 10)), rng.integers(0, 5, size=50)
+    """As the notebook's hidden overfit test: 50 samples with random labels, which only memorising fits
+    (drawn from the batch's seed; a seed on which the reference does not memorise them is redrawn)."""
+    draw = batch_rng(81)
+    return draw.normal(size=(50, 10)), draw.integers(0, 5, size=50)
 
 
 @probe("test_overfit_small")
 def _(ns):
     x, y = _random_labels()
-    model = ns["MLP"](10, [64], 5, np.random.default_rng(82))
+    model = ns["MLP"](10, [64], 5, batch_rng(82))
     softmax, ce = ns["SoftMaxModule"](), ns["CrossEntropyModule"]()
     for _ in range(300):
         p = softmax.forward(model.forward(x))

@@ -30,10 +30,10 @@ def _linears(model):
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
-def _set_params(model, seed):
+def _set_params(model, *key):
     import torch
 
-    draw = batch_rng(seed)
+    draw = batch_rng(*key)
     with torch.no_grad():
         for layer in _linears(model):
             layer.weight.copy_(torch.as_tensor(draw.normal(size=tuple(layer.weight.shape)) /
@@ -65,7 +65,7 @@ def _loader(key, n=30, d=5, c=3, batch_size=7):
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    g = torch.Generator().manual_seed(batch_seed(key))
+    g = torch.Generator().manual_seed(batch_seed(*(key if isinstance(key, tuple) else (key,))))
     x = torch.randn(n, d, generator=g)
     y = torch.randint(0, c, (n,), generator=g)
     x[torch.arange(n), y] += 2.0
@@ -238,26 +238,66 @@ def _(ns):
             self.calls.append((self.training, torch.is_grad_enabled()))
             return x
 
-    model = nn.Sequential(Recorder(), _set_params(_model([5, 4, 3]), 2071))
-    model.train()
-    before = _weights(model)
-    acc = ns["evaluate"](model, _loader(2072, n=23, batch_size=5), torch.device("cpu"))
-    out = {"acc": np.float64(acc), "calls": np.array(model[0].calls, dtype=bool).reshape(-1, 2)}
-    out.update({f"change_{k}": v - before[k] for k, v in _weights(model).items()})
+    class NoGraph(nn.Module):
+        """Identity in eval mode under no_grad; anything else makes the forward pass fail, so the result
+        itself shows how evaluate ran (the Recorder's notes are kernel data, and could be rewritten)."""
+        def forward(self, x):
+            if torch.is_grad_enabled():
+                raise RuntimeError("evaluate must run under torch.no_grad()")
+            return x
+
+    out = {}
+    for i in range(3):
+        # in training mode the dropout changes the predictions: the accuracy shows whether eval() ran
+        model = nn.Sequential(Recorder(), nn.Dropout(0.5), NoGraph(), _set_params(_model([5, 4, 3]), 2071, i))
+        model.train()
+        before = _weights(model)
+        torch.manual_seed(batch_seed(2073, i))
+        acc = ns["evaluate"](model, _loader((2072, i), n=23, batch_size=5), torch.device("cpu"))
+        out[f"acc{i}"] = np.float64(acc)
+        out[f"calls{i}"] = np.array(model[0].calls, dtype=bool).reshape(-1, 2)
+        out.update({f"change{i}_{k}": v - before[k] for k, v in _weights(model).items()})
     return out
 
 
 @check("test_evaluate")
 def _(got, ref):
-    if not abs(float(got["acc"]) - float(ref["acc"])) <= 1e-6:  # nan fails too
-        return "accuracy: count the correct samples over all batches, divide by the number of samples"
-    if got["calls"].size == 0 or got["calls"][:, 0].any():
-        return "evaluate must call model.eval()"
-    if got["calls"][:, 1].any():
-        return "evaluate must run under torch.no_grad()"
-    if any(np.any(got[k] != 0) for k in ref if k.startswith("change_")):
+    for i in range(3):
+        if not abs(float(got[f"acc{i}"]) - float(ref[f"acc{i}"])) <= 1e-6:  # nan fails too
+            return ("the accuracy differs: call model.eval() and torch.no_grad(), count the correct samples "
+                    "over all batches, divide by the number of samples")
+        if got[f"calls{i}"].size == 0 or got[f"calls{i}"][:, 0].any():
+            return "evaluate must call model.eval()"
+        if got[f"calls{i}"][:, 1].any():
+            return "evaluate must run under torch.no_grad()"
+    if any(np.any(got[k] != 0) for k in ref if k.startswith("change")):
         return "evaluate must not change the parameters"
     return None
+
+
+def _specified_epoch(model, loader, optimizer, loss_fn, device):
+    model.train()
+    total, count = 0.0, 0
+    for x, y in loader:
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        total, count = total + loss.item() * len(y), count + len(y)
+    return total / count
+
+
+def _specified_evaluate(model, loader, device):
+    import torch
+
+    model.eval()
+    correct, count = 0, 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += int((model(x.to(device)).argmax(dim=1) == y.to(device)).sum())
+            count += len(y)
+    return correct / count
 
 
 @probe("test_fit")
@@ -277,9 +317,16 @@ def _(ns):
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.as_tensor(start.normal(scale=0.5, size=tuple(p.shape)), dtype=torch.float32))
-    history = ns["fit"](model, DataLoader(TensorDataset(xt, yt), batch_size=10),
-                        DataLoader(TensorDataset(xv, yv), batch_size=16),
-                        torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(), torch.device("cpu"), 6)
+    # fit alone is judged: the epoch and the evaluation it calls are the specified ones (the cells of
+    # train_one_epoch and evaluate judge the student's own), so its result can be compared with the reference's
+    own = ns.get("train_one_epoch"), ns.get("evaluate")
+    ns["train_one_epoch"], ns["evaluate"] = _specified_epoch, _specified_evaluate
+    try:
+        history = ns["fit"](model, DataLoader(TensorDataset(xt, yt), batch_size=10),
+                            DataLoader(TensorDataset(xv, yv), batch_size=16),
+                            torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(), torch.device("cpu"), 6)
+    finally:
+        ns["train_one_epoch"], ns["evaluate"] = own
     out = _weights(model)
     out["numbers"] = np.array(all(_is_number(v) for v in list(history["train_loss"]) + list(history["val_acc"])))
     out["train_loss_entries"] = len(history["train_loss"])
