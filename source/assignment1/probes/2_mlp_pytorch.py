@@ -275,31 +275,6 @@ def _(got, ref):
     return None
 
 
-def _specified_epoch(model, loader, optimizer, loss_fn, device):
-    model.train()
-    total, count = 0.0, 0
-    for x, y in loader:
-        x, y = x.to(device), y.to(device)
-        optimizer.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        optimizer.step()
-        total, count = total + loss.item() * len(y), count + len(y)
-    return total / count
-
-
-def _specified_evaluate(model, loader, device):
-    import torch
-
-    model.eval()
-    correct, count = 0, 0
-    with torch.no_grad():
-        for x, y in loader:
-            correct += int((model(x.to(device)).argmax(dim=1) == y.to(device)).sum())
-            count += len(y)
-    return correct / count
-
-
 @probe("test_fit")
 def _(ns):
     import torch
@@ -317,16 +292,9 @@ def _(ns):
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(torch.as_tensor(start.normal(scale=0.5, size=tuple(p.shape)), dtype=torch.float32))
-    # fit alone is judged: the epoch and the evaluation it calls are the specified ones (the cells of
-    # train_one_epoch and evaluate judge the student's own), so its result can be compared with the reference's
-    own = ns.get("train_one_epoch"), ns.get("evaluate")
-    ns["train_one_epoch"], ns["evaluate"] = _specified_epoch, _specified_evaluate
-    try:
-        history = ns["fit"](model, DataLoader(TensorDataset(xt, yt), batch_size=10),
-                            DataLoader(TensorDataset(xv, yv), batch_size=16),
-                            torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(), torch.device("cpu"), 6)
-    finally:
-        ns["train_one_epoch"], ns["evaluate"] = own
+    history = ns["fit"](model, DataLoader(TensorDataset(xt, yt), batch_size=10),
+                        DataLoader(TensorDataset(xv, yv), batch_size=16),
+                        torch.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(), torch.device("cpu"), 6)
     out = _weights(model)
     out["numbers"] = np.array(all(_is_number(v) for v in list(history["train_loss"]) + list(history["val_acc"])))
     out["train_loss_entries"] = len(history["train_loss"])
@@ -347,9 +315,9 @@ def _(got, ref):
     best = int(got["best_epoch"])
     if not 0 <= best < 6 or got["val_acc"][best] != got["val_acc"].max():
         return "best_epoch must be an epoch with the highest validation accuracy"
-    if not np.allclose(got["val_acc"], ref["val_acc"], atol=1e-6):
-        return "the validation accuracy of each epoch, measured on val_loader after the epoch's training"
-    if not abs(_accuracy(got, ref["xv"], ref["yv"]) - ref["val_acc"].max()) <= 1e-6:
+    # as strict as the notebook's test, which this check must never be laxer than: the accuracy the grader
+    # computes for the returned parameters is the best reported (the history itself is the kernel's report)
+    if not abs(_accuracy(got, ref["xv"], ref["yv"]) - got["val_acc"].max()) <= 1e-6:
         return "the returned model must hold the parameters of the best epoch, measured on val_loader"
     return None
 
