@@ -85,7 +85,7 @@ def _kind(mode: int, links: int) -> str | None:
 MAX_DEPTH = 12  # folders below this are set aside: nothing honest is that deep, and walks stay bounded
 
 
-def _walk(folder: Path):
+def walk(folder: Path):
     """(relative path, lstat) of every entry, never through a link, without recursion; folders at
     MAX_DEPTH are listed but not entered."""
     stack = [(Path(folder), "")]
@@ -100,7 +100,7 @@ def _walk(folder: Path):
 
 
 def _holds_code(folder: Path) -> bool:
-    return any(not stat.S_ISDIR(i.st_mode) and rel.endswith(CODE_SUFFIXES) for rel, i in _walk(folder))
+    return any(not stat.S_ISDIR(i.st_mode) and rel.endswith(CODE_SUFFIXES) for rel, i in walk(folder))
 
 
 def _copy_exactly(src: Path, dest: Path, expected: os.stat_result) -> None:
@@ -128,7 +128,7 @@ def take_in(course: Path, assignment: str, student: str, notebooks: list[str]) -
     if source.is_symlink() or not source.is_dir():
         raise SubmissionRejected("the submission's folder is a link or not a folder")
     wanted = {f"{nb}.ipynb" for nb in notebooks}
-    entries = list(_walk(source))
+    entries = list(walk(source))
     # notebooks first, so that the limits never cost a notebook
     entries.sort(key=lambda e: (e[0] not in wanted, e[0]))
     skipped_dirs: list[str] = []
@@ -245,7 +245,7 @@ def digest_entries(folder: Path):
     """(relative path, bytes or a marker) of a submission's entries, for its digest; nothing followed."""
     if folder.is_symlink() or not folder.is_dir():
         return
-    for rel, info in _walk(folder):
+    for rel, info in walk(folder):
         if stat.S_ISDIR(info.st_mode):
             continue
         data = read_regular(folder / rel, MAX_TOTAL_MB) if stat.S_ISREG(info.st_mode) else None

@@ -231,7 +231,7 @@ def _rebuild(released, cells, found, used, released_sources, result):
         text = _text(cell).strip()
         if i in used or not text or text in released_sources:
             continue
-        before = _preceding_released(cells, i, found, released_sources, released)
+        before = _preceding_released(cells, i, found, released)
         anchors.setdefault(before, []).append(i)
     result.notes += _order_notes(found, released, cells)
     out = []
@@ -247,7 +247,7 @@ def _rebuild(released, cells, found, used, released_sources, result):
     return nb
 
 
-def _preceding_released(cells, i, found, released_sources, released) -> int | None:
+def _preceding_released(cells, i, found, released) -> int | None:
     """Index in the release of the released cell nearest above student cell i."""
     by_student = {j: g for g, p in found.items() for j in p.student_cells}
     position = {_gid(c): k for k, c in enumerate(released.cells) if _gid(c)}

@@ -36,7 +36,6 @@ PROBE_MIME = "application/x-gradekit-probes"  # the probe cell's one output: a b
 PROBE_CELL_TAG = "gradekit-probes"
 MAX_PROBE_BYTES = 200 * 2**20
 ERROR_KEY = "__error__"
-FAILED_ENAME = "TrustedCheckFailed"
 SEED_FILE = "probe_seed"
 # Run before a probe file, in the kernel and in the grader alike: the decorators that register probes and
 # checks by grade id, and the batch's random inputs, so that the probe files hold nothing but probes and checks.
@@ -266,16 +265,11 @@ def judge(module, student: dict | None, reference: dict) -> dict[str, str | None
     return verdicts
 
 
-def graded_test_cells(nb) -> list[str]:
-    """grade_ids of a notebook's autograded test cells (graded, not a written answer)."""
-    return [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
-            and not c.metadata["nbgrader"].get("solution")]
-
-
 def check_coverage(module, nb, notebook: str) -> None:
     """Every graded cell has a probe and every probe a graded cell (ProbeError otherwise)."""
-    cells, probes = set(graded_test_cells(nb)), set(module.PROBES)
+    from .verdicts import graded_test_cells
+
+    cells, probes = {g for g, _ in graded_test_cells(nb)}, set(module.PROBES)
     problems = []
     if cells - probes:
         problems.append(f"graded cells without a probe: {', '.join(sorted(cells - probes))}")
@@ -354,11 +348,3 @@ def remove_tree(path: Path) -> None:
         return
     subprocess.run(["chmod", "-R", "u+rwX", "--", str(path)], capture_output=True)
     subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], capture_output=True)
-
-
-def fail_cell(cell, message: str) -> None:
-    """Put the grader's failure first in a graded cell's outputs, which nbgrader scores as 0."""
-    import nbformat
-
-    cell.outputs.insert(0, nbformat.v4.new_output(
-        "error", ename=FAILED_ENAME, evalue=message, traceback=[f"{FAILED_ENAME}: {message}"]))

@@ -15,8 +15,7 @@ plain nbgrader scores it, and forged outputs still cannot raise a score (no part
 """
 from __future__ import annotations
 
-from . import trusted
-
+FAILED_ENAME = "TrustedCheckFailed"  # the error the grader writes first into a cell that does not pass
 NO_CHECK = "this cell has no grader-side check"
 KERNEL_FAILED = "a test of this cell failed in your notebook"
 
@@ -27,6 +26,14 @@ def graded_test_cells(nb):
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
             yield meta.get("grade_id"), cell
+
+
+def fail_cell(cell, message: str) -> None:
+    """Put the grader's failure first in a graded cell's outputs, which nbgrader scores as 0."""
+    import nbformat
+
+    cell.outputs.insert(0, nbformat.v4.new_output(
+        "error", ename=FAILED_ENAME, evalue=message, traceback=[f"{FAILED_ENAME}: {message}"]))
 
 
 def kernel_failed(cell) -> bool:
@@ -59,5 +66,5 @@ def award(nb, checks: dict[str, str | None] | None) -> dict[str, str]:
             verdicts[grade_id] = "passed"
         else:
             verdicts[grade_id] = reason
-            trusted.fail_cell(cell, reason)
+            fail_cell(cell, reason)
     return verdicts

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
 import stat
@@ -171,13 +170,14 @@ class BoundedExecute(Execute):
 
 
 def _copy_regular_files(source: Path, dest: Path) -> None:
-    """Copy the non-notebook regular files and folders of `source` into a new folder `dest`, never
-    following a link (there should be none: these are the grader's own copies)."""
+    """Copy the non-notebook regular files of `source` (the grader's own copies) into a new folder `dest`,
+    walked as intake walks a submission: without recursion, never through a link."""
+    from ..intake import walk
+
     dest.mkdir(mode=0o755)
-    for entry in os.scandir(source):
-        info = entry.stat(follow_symlinks=False)
-        target = dest / entry.name
+    for rel, info in walk(source):
         if stat.S_ISDIR(info.st_mode):
-            _copy_regular_files(Path(entry.path), target)
-        elif stat.S_ISREG(info.st_mode) and not entry.name.endswith(".ipynb"):
-            shutil.copyfile(entry.path, target, follow_symlinks=False)
+            (dest / rel).mkdir(parents=True, exist_ok=True)
+        elif stat.S_ISREG(info.st_mode) and not rel.endswith(".ipynb"):
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / rel, dest / rel, follow_symlinks=False)
