@@ -291,40 +291,13 @@ def reference_arrays(course: Path, assignment: str, notebook: str, seed: int | N
     """The probes computed on the instructor's solution with this seed, from the snapshot of source/, in a
     sandboxed kernel; cached in grading/<assignment>/reference_probes/ (grader-only). ProbeError when the
     probes do not fit the notebook or the reference fails its own checks."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    from .kernel import SandboxedKernelManager
-
     layout = Course(course)
     seed = current_seed(course, assignment) if seed is None else int(seed)
     snap = snapshot(course, assignment)
     cache = layout.reference_cache(assignment) / f"{notebook}-{snap.name}-{seed}.npz"
     if cache.is_file():
         return load_arrays(cache)
-    probes = snap / "probes" / f"{notebook}.py"
-    module = load_checks(probes, seed)
-    nb = nbformat.read(snap / f"{notebook}.ipynb", as_version=4)
-    check_coverage(module, nb, notebook)
-    scratch = layout.grading(assignment) / "scratch"
-    scratch.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="reference-", dir=scratch))
-    try:
-        for entry in snap.iterdir():
-            if entry.is_file() and entry.suffix != ".ipynb":
-                shutil.copyfile(entry, work / entry.name)
-        nb.cells.append(probe_cell(probes.read_text(), seed))
-        # the kernel's own chatter stays out of the TA's terminal; a failing probe is reported below
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SandboxedKernelManager,
-                       config=layout.config, resources={"metadata": {"path": str(work)}}).execute(
-            stderr=subprocess.DEVNULL)
-    finally:
-        remove_tree(work)
-    arrays = arrays_from_outputs(nb.cells[-1].outputs)
-    errors = {g: str(v[ERROR_KEY]) for g, v in (arrays or {}).items() if ERROR_KEY in v}
-    if arrays is None or errors:
-        raise ProbeError(f"the reference solution fails its own probes in {notebook}: {errors or 'no results'}")
-    own = {g: m for g, m in judge(module, arrays, arrays).items() if m}
+    [(arrays, own)] = _run_reference(layout, assignment, snap, notebook, [seed], timeout)
     if own:
         raise ProbeError(f"the reference solution fails its own checks in {notebook} with seed {seed}: {own}")
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -334,6 +307,54 @@ def reference_arrays(course: Path, assignment: str, notebook: str, seed: int | N
     partial.write_bytes(buffer.getvalue())
     partial.replace(cache)  # atomic: graders running side by side never read half a file
     return arrays
+
+
+def reference_sweep(course: Path, assignment: str, notebook: str, seeds, timeout: int = 1200) -> dict:
+    """{seed: {grade_id: message}} for every seed on which the instructor's solution fails one of its own
+    checks; empty when the checks hold on all of them. The notebook runs once and the probes once per seed,
+    so that a check which depends on luck in the drawn inputs is found before a batch draws such a seed."""
+    layout = Course(course)
+    snap = snapshot(course, assignment)
+    runs = _run_reference(layout, assignment, snap, notebook, list(seeds), timeout)
+    return {seed: own for seed, (_, own) in zip(seeds, runs) if own}
+
+
+def _run_reference(layout: Course, assignment: str, snap: Path, notebook: str, seeds: list[int],
+                   timeout: int) -> list[tuple[dict, dict]]:
+    """Run the snapshot's notebook in a sandboxed kernel, then its probes once per seed; per seed the arrays
+    and the checks the reference fails on itself. ProbeError when a probe raises or gives no results."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from .kernel import SandboxedKernelManager
+
+    probes = snap / "probes" / f"{notebook}.py"
+    nb = nbformat.read(snap / f"{notebook}.ipynb", as_version=4)
+    check_coverage(load_checks(probes, seeds[0]), nb, notebook)
+    scratch = layout.grading(assignment) / "scratch"
+    scratch.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="reference-", dir=scratch))
+    first = len(nb.cells)
+    try:
+        for entry in snap.iterdir():
+            if entry.is_file() and entry.suffix != ".ipynb":
+                shutil.copyfile(entry, work / entry.name)
+        nb.cells.extend(probe_cell(probes.read_text(), seed) for seed in seeds)
+        # the kernel's own chatter stays out of the TA's terminal; a failing probe is reported below
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SandboxedKernelManager,
+                       config=layout.config, resources={"metadata": {"path": str(work)}}).execute(
+            stderr=subprocess.DEVNULL)
+    finally:
+        remove_tree(work)
+    runs = []
+    for seed, cell in zip(seeds, nb.cells[first:]):
+        arrays = arrays_from_outputs(cell.outputs)
+        errors = {g: str(v[ERROR_KEY]) for g, v in (arrays or {}).items() if ERROR_KEY in v}
+        if arrays is None or errors:
+            raise ProbeError(f"the reference solution fails its own probes in {notebook} with seed {seed}: "
+                             f"{errors or 'no results'}")
+        runs.append((arrays, {g: m for g, m in judge(load_checks(probes, seed), arrays, arrays).items() if m}))
+    return runs
 
 
 def remove_tree(path: Path) -> None:

@@ -1,16 +1,18 @@
 """Fixtures: a throwaway copy of the course, generated and autograded with the real nbgrader."""
 from __future__ import annotations
 
+import io
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from gradekit.batch import prepare_trusted_references
 from gradekit.course import generate, run_nbgrader, sandbox_course
 from gradekit.results import read_grades
 from gradekit.submissions import write_submission
-from gradekit.trusted import reference_arrays
+from gradekit.trusted import ProbeError, reference_arrays
 
 from assignment1_kit import ASSIGNMENT, NOTEBOOKS, ROOT, gallery_submissions
 
@@ -38,8 +40,13 @@ def browser(tmp_path_factory):
 def trusted_references():
     """The trusted re-check's reference results, computed once in the kit's grading/ folder; every
     sandbox course copies them (they are keyed by the content of source/)."""
-    for notebook in NOTEBOOKS:
-        reference_arrays(ROOT, ASSIGNMENT, notebook)
+    try:
+        for notebook in NOTEBOOKS:
+            reference_arrays(ROOT, ASSIGNMENT, notebook)
+    except ProbeError:
+        # as a batch does: a seed the reference fails on is redrawn (the sweep in test_verdicts.py is what
+        # fails when a check depends on luck in the inputs)
+        prepare_trusted_references(ROOT, ASSIGNMENT, out=io.StringIO())
 
 
 @pytest.fixture(scope="session")

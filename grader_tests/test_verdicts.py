@@ -27,6 +27,17 @@ def test_every_graded_cell_of_assignment1_has_a_check_and_every_check_a_cell(not
     assert set(module.PROBES) == {g for g, _ in graded_test_cells(nb)}
 
 
+SWEEP_SEEDS = range(1, 121)  # fixed, so that the test fails the same way every run; a drawn seed is random
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_the_reference_passes_its_own_checks_whatever_the_seed(notebook):
+    """A check that holds only for lucky inputs would fail a batch's reference (the batch redraws) and,
+    worse, honest students with some seeds; benchmarks/seed_sweep.py runs the same sweep on more seeds."""
+    failures = trusted.reference_sweep(ROOT, ASSIGNMENT, notebook, list(SWEEP_SEEDS))
+    assert not failures, f"{len(failures)} of {len(SWEEP_SEEDS)} seeds: {dict(list(failures.items())[:3])}"
+
+
 def test_an_unknown_or_missing_probe_id_is_an_error():
     layout = Course(ROOT)
     nb = nbformat.read(layout.source(ASSIGNMENT) / "1_mlp_numpy.ipynb", as_version=4)

@@ -332,8 +332,15 @@ def _(ns):
         model = ns["MLP"](d, hidden, c, np.random.default_rng(0))
         out[f"shapes{i}"] = np.array([np.shape(layer.params["weight"]) for layer in _linear_layers(model)])
         out[f"relus{i}"] = sum(isinstance(layer, ns["ReLUModule"]) for layer in model.layers)
-        out[f"logits{i}"] = _mlp(ns, d, hidden, c, batch_rng(1101, i)).forward(
-            batch_rng(1111, i).normal(size=(19, d)))
+        model = _mlp(ns, d, hidden, c, batch_rng(1101, i))
+        # the first logit is negative for every input (its weights and bias are, the layer's input is >= 0
+        # or, without hidden layers, mirrored): a ReLU after the last layer shows whatever the seed draws
+        last = _linear_layers(model)[-1]
+        w, b = np.array(last.params["weight"]), np.array(last.params["bias"])
+        w[:, 0], b[0] = -np.abs(w[:, 0]), -1.0 - abs(b[0])
+        last.params = {"weight": w, "bias": b}
+        x = batch_rng(1111, i).normal(size=(19, d))
+        out[f"logits{i}"] = model.forward(np.abs(x) if not hidden else x)
     # as the notebook's test: the same rng seed builds the same layers
     twins = [ns["MLP"](6, [5], 3, np.random.default_rng(9)) for _ in range(2)]
     out["same_seed_same_weights"] = np.array(all(

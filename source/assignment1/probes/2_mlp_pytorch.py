@@ -143,9 +143,19 @@ def _(ns):
     out = {}
     for i, hidden in enumerate(([], [5], [6, 4])):
         model = _set_params(ns["MLP"](4, hidden, 3), 2021 + i)
-        x = torch.as_tensor(batch_rng(2031, i).normal(scale=3.0, size=(8, 4)), dtype=torch.float32)
+        # the output layer (the one Linear with 3 outputs) gets a first logit below 0 and a second above 1
+        # for every input (the layer's input is >= 0: a ReLU's output or, without hidden layers, |x|), so
+        # that a softmax, sigmoid or ReLU after it shows whatever the seed draws
+        x = batch_rng(2031, i).normal(scale=3.0, size=(8, 4))
         with torch.no_grad():
-            out[f"logits{i}"] = model(x).double().numpy()
+            for layer in _linears(model):
+                if layer.out_features == 3:
+                    layer.weight[0].copy_(-layer.weight[0].abs())
+                    layer.bias[0] = -1.0 - layer.bias[0].abs()
+                    layer.weight[1].copy_(layer.weight[1].abs())
+                    layer.bias[1] = 2.0 + layer.bias[1].abs()
+            out[f"logits{i}"] = model(torch.as_tensor(np.abs(x) if not hidden else x,
+                                                      dtype=torch.float32)).double().numpy()
     return out
 
 
