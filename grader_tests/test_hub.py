@@ -1,15 +1,17 @@
 """The semester on a real JupyterHub (deploy/hub): local accounts, nbgrader's exchange, a PostgreSQL
 gradebook, each actor through the hub as themselves with their own token.
 
-The instructor generates and releases assignment1 in formgrader; three students fetch it in the
-Assignment List, one fills in the solution, one a classic bug, one nothing but a fork bomb, and each
-submits; the TA collects in formgrader, grades the batch with the kit as the unprivileged `ta` account
+The instructor generates and releases assignment1 in formgrader; the TA sets a due date that has passed
+and gives one student an extension; each student sees their own due date on the hub's deadline page; three
+students fetch the assignment in the Assignment List, one fills in the solution, one a classic bug, one nothing but a fork bomb, and each
+submits (the two without an extension are warned first); the TA collects in formgrader, grades the batch with the kit as the unprivileged `ta` account
 (sandbox on, the bomb stopped at the kernel's process cap), grades the written answer in formgrader,
 generates and releases feedback; each student fetches their own feedback. Students cannot reach another student's server, formgrader, the course folder, the gradebook's
 address, the exchange's inbox or this checkout's instructor files.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -236,10 +238,32 @@ def test_the_semester_loop(hub, screens):
     expect(page.locator("tr", has_text=ASSIGNMENT).first).to_contain_text("released")
     screens.shot(prof.name, "formgrader-assignments")
 
-    # students: fetch in the Assignment List, work, submit in the Assignment List
+    # TA: a due date that has passed, and an extension for one student
+    due = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1, hours=1)  # 2 started days
+    for step in (("due", ASSIGNMENT, "--at", due.strftime("%Y-%m-%d %H:%M")),
+                 ("extension", ASSIGNMENT, good.name, "--days", "3", "--reason", "a private reason")):
+        done = ta.as_user(PYTHON, "-m", "gradekit", *step, cwd=d.course)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+    # students: their own deadline on the hub's deadline page, nobody else's
+    for student in (good, buggy, blank):
+        page = screens.login(student.name)
+        page.goto(f"{hub.url}/services/deadlines/")
+        row = page.locator("#deadlines td.due").first
+        expect(row).to_contain_text(f"{ASSIGNMENT}: due ")
+        screens.shot(student.name, "deadline-page")
+        text = page.locator("body").inner_text()
+        others = [s.name for s in (good, buggy, blank) if s is not student]
+        assert student.name in text and not any(o in text for o in others), text
+        assert "a private reason" not in text, text
+        if student is good:
+            assert "your extension: 3 days" in row.inner_text() and "a submission now" not in text, text
+        else:
+            assert "extension" not in row.inner_text() and "a submission now is 1 day" in text, text
+
+    # students: fetch in the Assignment List, work, submit in the Assignment List (warned first when late)
     bug = bug_named("bias_grad_mean")
     for student, edits in ((good, ()), (buggy, bug.edits), (blank, None)):
-        screens.login(student.name)
         page = screens.lab_panel(student.name, "Assignment List")
         released_row = page.locator("#released_assignments_list .list_item", has_text=ASSIGNMENT)
         expect(released_row).to_be_visible(timeout=60_000)
@@ -266,6 +290,15 @@ def test_the_semester_loop(hub, screens):
                 "else 'hidden')"))
             student.put_notebook(f"{ASSIGNMENT}/{NUMPY}.ipynb", nb)
         fetched_row.get_by_role("button", name="Submit").click()
+        if student is not good:  # past their due date: the first press only warns
+            warning = page.locator("#submission-message")
+            expect(warning).to_contain_text("after your due date", timeout=60_000)
+            assert "loses 20% of its score" in warning.inner_text(), warning.inner_text()
+            screens.shot(student.name, "late-warning")
+            page.get_by_role("button", name="Ok").click()
+            assert not list((d.exchange / "deep-learning-101" / "inbound").glob(f"{student.name}+*")), \
+                "the first press submitted"
+            fetched_row.get_by_role("button", name="Submit").click()
         expect(page.locator("#submitted_assignments_list .list_item", has_text=ASSIGNMENT).first
                ).to_be_visible(timeout=60_000)
         screens.shot(student.name, "submitted")
@@ -300,19 +333,21 @@ def test_the_semester_loop(hub, screens):
         for nb in submissions:
             if nb["name"] == TORCH and nb["needs_manual_grade"]:  # in formgrader's grading view
                 page.goto(f"{hub.url}/user/{ta.name}/formgrader/submissions/{nb['id']}/")
+                page.wait_for_load_state("networkidle")  # formgrader renders its grades after loading them
                 score = page.locator("input.score").last
-                score.fill("3")
-                score.press("Enter")
-                if student is good:
-                    score.scroll_into_view_if_needed()
-                    screens.shot(ta.name, "formgrader-graded-by-hand")
                 for _ in range(60):
+                    if score.input_value() != "3":  # typed again if a late render cleared the field
+                        score.fill("3")
+                        score.press("Enter")
                     grades = ta.ok("formgrader/api/grades", params={"submission_id": nb["id"]}, step="open grades")
                     if next(g for g in grades if g["name"] == "comparison_discussion")["manual_score"] == 3:
                         break
                     time.sleep(0.5)
                 else:
                     raise AssertionError(f"{ta.name}, grade by hand: the score typed in formgrader was not saved")
+                if student is good:
+                    score.scroll_into_view_if_needed()
+                    screens.shot(ta.name, "formgrader-graded-by-hand")
     assert scores[good.name] == {NUMPY: 49, TORCH: 25}, scores
     assert scores[buggy.name][NUMPY] < 49 and scores[blank.name] == {NUMPY: 0, TORCH: 0}, scores
     page.goto(f"{hub.url}/user/{ta.name}/formgrader/manage_submissions/{ASSIGNMENT}")

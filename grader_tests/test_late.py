@@ -193,3 +193,24 @@ def test_late_day_tokens_apply_to_the_final_score(late_with_manual_points):
     assert gradekit(course, "export", "assignment1").returncode == 0
     bob = _rows(course)["bob"]
     assert (bob["penalty"], bob["score"], bob["late_days_used"]) == ("7.8", "70.2", "1"), bob
+
+
+def test_each_student_sees_their_own_deadline_with_their_extension(course):
+    """What the students' deadline page and the warning before a late submit show (gradekit/deadlines.py);
+    the hub test shows them in Chromium."""
+    from gradekit.deadlines import Deadline, describe, student_deadlines
+
+    assert gradekit(course, "due", ASSIGNMENT, "--at", "2026-12-01 23:59").returncode == 0
+    assert gradekit(course, "extension", ASSIGNMENT, "alice", "--days", "2", "--reason", "private").returncode == 0
+    now = datetime.datetime(2026, 12, 3, 12, 0, tzinfo=datetime.timezone.utc)  # 36 h 1 min after the due date
+    [alice] = student_deadlines(course, "alice", now)
+    [bob] = student_deadlines(course, "bob", now)  # no submission, no extension
+    assert describe(alice) == ("warmup: due Thu 03 Dec 2026 23:59 UTC (your extension: 2 days after "
+                               "Tue 01 Dec 2026 23:59 UTC)"), describe(alice)
+    assert alice.seconds_late_now == 0 and "private" not in str(alice.as_json())
+    assert describe(bob) == ("warmup: due Tue 01 Dec 2026 23:59 UTC; a submission now is 1 day 12 hours 1 minute "
+                             "late and loses 20% of its score"), describe(bob)
+    assert "10% of the score per started day" in bob.policy
+    assert Deadline.from_json(bob.as_json()) == bob  # what travels to the student's server
+    within_grace = student_deadlines(course, "bob", datetime.datetime(2026, 12, 2, 0, 10, tzinfo=datetime.timezone.utc))
+    assert describe(within_grace[0]).endswith("11 minutes late (within the grace period)"), describe(within_grace[0])

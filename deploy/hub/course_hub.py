@@ -11,8 +11,8 @@
 - The course folder ROOT/home/<instructor>/course (a copy of this kit's course: nbgrader_config.py and
   source/), owned by the instructor and the group `graders`, closed to everybody else. The gradebook URL
   lies beside it in `gradebook_url`, readable by the graders only.
-- Formgrader and the assignment-creation tools only for the graders; students get the Assignment List and
-  the validate button. What keeps students out is file permissions (course folder, gradebook URL, this
+- Formgrader and the assignment-creation tools only for the graders; students get the Assignment List, the
+  validate button, their own deadlines (the hub's deadline service) and a warning before a late submit. What keeps students out is file permissions (course folder, gradebook URL, this
   checkout), not the hidden menu: a student who re-enables formgrader finds no course and no database.
 - Students' servers cannot read this checkout's instructor files: `protect_checkout` removes other users'
   access to everything in it but the environment (.venv), the package (gradekit/) and this folder.
@@ -133,9 +133,11 @@ def write_configs(d: Deployment, gradebook_url: str | None) -> None:
         indent=1))
     students = d.config_dir("students")
     (students / "labconfig").mkdir(parents=True, exist_ok=True)
+    # the warning before a late submit (gradekit.late_warning) answers the Assignment List's submit first
     (students / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
         "nbgrader.server_extensions.formgrader": False,
-        "nbgrader.server_extensions.course_list": False}}}, indent=1))
+        "nbgrader.server_extensions.course_list": False,
+        "gradekit.late_warning": True}}}, indent=1))
     (students / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {
         "@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:course-list": True,
         "@jupyter/nbgrader:create-assignment": True}}, indent=1))
@@ -208,7 +210,8 @@ def hub_config(d: Deployment) -> Path:
     state.mkdir(parents=True, exist_ok=True)
     state.chmod(0o700)
     settings = {
-        "port": d.port, "hub_port": free_port(), "proxy_api_port": free_port(), "state": str(state),
+        "port": d.port, "hub_port": free_port(), "proxy_api_port": free_port(), "deadlines_port": free_port(),
+        "state": str(state),
         "venv_bin": VENV_BIN,
         "proxy": str(HERE / "node_modules" / ".bin" / "configurable-http-proxy"),
         "graders": d.graders, "students": d.students, "admin": d.instructor, "dummy": d.dummy,

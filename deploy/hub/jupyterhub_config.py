@@ -9,6 +9,7 @@ S = SETTINGS  # noqa: F821
 c.JupyterHub.bind_url = f"http://127.0.0.1:{S['port']}"
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{S['hub_port']}"
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{S['proxy_api_port']}"
+DEADLINES_URL = f"http://127.0.0.1:{S['deadlines_port']}"
 c.JupyterHub.db_url = "sqlite:///" + os.path.join(S["state"], "jupyterhub.sqlite")
 c.JupyterHub.cookie_secret_file = os.path.join(S["state"], "cookie_secret")
 c.ConfigurableHTTPProxy.command = [S["proxy"]]
@@ -44,6 +45,7 @@ def per_role(spawner):
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         spawner.environment[var] = "1"
     spawner.notebook_dir = S["course"] if grader else S["homes"][name]
+    spawner.environment["GRADEKIT_DEADLINES_URL"] = f"{DEADLINES_URL}/services/deadlines/api/me"
     if grader:
         # graders share the course folder through their group: what they write stays group-writable; and
         # nbgrader (formgrader) reads the course's nbgrader_config.py from the working folder
@@ -59,8 +61,19 @@ def per_role(spawner):
 c.Spawner.pre_spawn_hook = per_role
 c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(os.path.dirname(S["course"]), "..", "{username}")
 
+# Each student's own due dates (gradekit.deadline_service), run as the instructor since it reads the
+# gradebook; every user may open it (the hub's Services menu), and the students' servers ask it with their
+# own token before a submit (gradekit.late_warning, enabled in the students' server config).
+c.JupyterHub.services = [{
+    "name": "deadlines", "display": True, "oauth_no_confirm": True, "url": DEADLINES_URL,
+    "command": [os.path.join(S["venv_bin"], "python"), "-m", "gradekit.deadline_service", "--course", S["course"]],
+    "cwd": S["course"], **({} if S["dummy"] else {"user": S["admin"]}),
+}]
+c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", "access:services!service=deadlines"]}]
+c.Spawner.server_token_scopes = ["users:activity!user", "access:services!service=deadlines"]
+
 # the test suite and course scripts talk to the hub's API with this service's token (from the environment)
 if os.environ.get("COURSE_HUB_API_TOKEN"):
-    c.JupyterHub.services = [{"name": "course-admin", "api_token": os.environ["COURSE_HUB_API_TOKEN"]}]
-    c.JupyterHub.load_roles = [{"name": "course-admin", "services": ["course-admin"],
-                                "scopes": ["admin:users", "admin:servers", "tokens", "list:users"]}]
+    c.JupyterHub.services.append({"name": "course-admin", "api_token": os.environ["COURSE_HUB_API_TOKEN"]})
+    c.JupyterHub.load_roles.append({"name": "course-admin", "services": ["course-admin"],
+                                    "scopes": ["admin:users", "admin:servers", "tokens", "list:users"]})
