@@ -7,6 +7,7 @@ and what a submission made now would lose under it.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,16 +43,21 @@ class Deadline:
                    float(data.get("seconds_late_now") or 0), float(data.get("percent_lost_now") or 0))
 
 
-def student_deadlines(course: Path, student: str, now: datetime.datetime | None = None) -> list[Deadline]:
-    """The deadlines of `student` for every assignment with a due date, in the order of the due dates."""
-    from nbgrader.api import Gradebook, MissingEntry
+def student_deadlines(course: Path, student: str, now: datetime.datetime | None = None,
+                      released: set[str] | None = None) -> list[Deadline]:
+    """The deadlines of `student` for every assignment with a due date (of those `released`, when given), in
+    the order of the due dates. Reads the gradebook without ever writing it: no gradebook yet, no rows."""
+    from nbgrader.api import MissingEntry
 
     from .late import PercentPerDay, _policy, tokens_left
 
     now = _naive_utc(now or datetime.datetime.now(datetime.timezone.utc))
     found = []
-    with Gradebook(Course(course).gradebook_url) as gb:
-        for a in sorted((a for a in gb.assignments if a.duedate), key=lambda a: (a.duedate, a.name)):
+    with read_only_gradebook(Course(course).gradebook_url) as gb:
+        if gb is None:
+            return []
+        shown = [a for a in gb.assignments if a.duedate and (released is None or a.name in released)]
+        for a in sorted(shown, key=lambda a: (a.duedate, a.name)):
             try:
                 extension = gb.find_submission(a.name, student).extension or None
             except MissingEntry:
@@ -69,6 +75,38 @@ def student_deadlines(course: Path, student: str, now: datetime.datetime | None 
                 lost, words = 0.0, f"nbgrader's {type(policy).__name__} (see the course's rules)"
             found.append(Deadline(a.name, a.duedate, extension, words, late, lost))
     return found
+
+
+@contextlib.contextmanager
+def read_only_gradebook(url: str):
+    """nbgrader's Gradebook for reading only, or None when there is none yet: nbgrader's own constructor
+    creates the tables (and the SQLite file) when they are missing, which a page that students open must
+    never do. SQLite is opened read-only; nothing here commits."""
+    from nbgrader.api import Gradebook
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
+    if url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        if not path.is_file():
+            yield None
+            return
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    gb = Gradebook.__new__(Gradebook)  # the query methods of nbgrader's Gradebook, without its __init__
+    gb.engine = create_engine(url, echo=False, future=True)
+    try:
+        if "assignment" not in inspect(gb.engine).get_table_names():
+            yield None
+            return
+        gb.db = scoped_session(sessionmaker(bind=gb.engine, autoflush=False, future=True))
+        gb.course_id, gb.authenticator = None, None
+        try:
+            yield gb
+        finally:
+            gb.db.rollback()
+            gb.db.remove()
+    finally:
+        gb.engine.dispose()
 
 
 def describe(d: Deadline) -> str:

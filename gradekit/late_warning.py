@@ -36,7 +36,7 @@ def _load_jupyter_server_extension(server_app):
             except Exception:  # noqa: BLE001 - nbgrader's JSON body, as its own handler reads it
                 data = self.get_json_body() or {}
             assignment = str(data.get("assignment_id", ""))
-            warning = await self._late(assignment)
+            warning = await self._late(str(data.get("course_id", "")), assignment)
             if warning and time.monotonic() - warned.get(assignment, -1e9) > CONFIRM_SECONDS:
                 warned[assignment] = time.monotonic()
                 self.finish(json.dumps({"success": False, "value": warning}))
@@ -44,7 +44,7 @@ def _load_jupyter_server_extension(server_app):
             warned.pop(assignment, None)
             return super().post(action)
 
-        async def _late(self, assignment: str) -> str | None:
+        async def _late(self, course_id: str, assignment: str) -> str | None:
             from tornado.httpclient import AsyncHTTPClient
 
             from .deadlines import Deadline, describe
@@ -55,7 +55,8 @@ def _load_jupyter_server_extension(server_app):
             try:
                 reply = await AsyncHTTPClient().fetch(url, headers={"Authorization": f"token {token}"},
                                                       request_timeout=10)
-                rows = json.loads(reply.body)["assignments"]
+                answer = json.loads(reply.body)
+                rows = answer["assignments"] if answer.get("course_id") in (None, course_id) else []
             except Exception as err:  # noqa: BLE001 - no deadline known: submit as nbgrader would
                 self.log.warning("gradekit: deadline service unreachable (%s); submitting without a check", err)
                 return None

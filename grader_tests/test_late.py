@@ -183,7 +183,8 @@ def test_the_penalty_follows_manual_points_entered_after_autograding(late_with_m
     assert (imported["bob"], imported["carol"]) == ("62.4", "39"), imported
     # nbgrader's own gradebook now holds the same penalty (its formgrader and export agree)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        assert sum(nb.late_submission_penalty or 0 for nb in gb.find_submission("assignment1", "bob").notebooks) == pytest.approx(15.6)
+        notebooks = gb.find_submission("assignment1", "bob").notebooks
+        assert sum(nb.late_submission_penalty or 0 for nb in notebooks) == pytest.approx(15.6)
 
 
 def test_late_day_tokens_apply_to_the_final_score(late_with_manual_points):
@@ -193,6 +194,19 @@ def test_late_day_tokens_apply_to_the_final_score(late_with_manual_points):
     assert gradekit(course, "export", "assignment1").returncode == 0
     bob = _rows(course)["bob"]
     assert (bob["penalty"], bob["score"], bob["late_days_used"]) == ("7.8", "70.2", "1"), bob
+
+
+def test_the_deadlines_never_create_a_gradebook(tmp_path):
+    """Students open the deadline page: reading must not create nbgrader's tables (or the SQLite file, with
+    the service's modes) before the graders' first command does."""
+    from gradekit.deadlines import student_deadlines
+
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    assert student_deadlines(tmp_path, "bob") == [] and not (tmp_path / "gradebook.db").exists()
+    import sqlite3
+    sqlite3.connect(tmp_path / "gradebook.db").close()  # an empty file: no tables
+    assert student_deadlines(tmp_path, "bob") == []
+    assert sqlite3.connect(tmp_path / "gradebook.db").execute("select name from sqlite_master").fetchall() == []
 
 
 def test_each_student_sees_their_own_deadline_with_their_extension(course):
@@ -213,4 +227,5 @@ def test_each_student_sees_their_own_deadline_with_their_extension(course):
     assert "10% of the score per started day" in bob.policy
     assert Deadline.from_json(bob.as_json()) == bob  # what travels to the student's server
     within_grace = student_deadlines(course, "bob", datetime.datetime(2026, 12, 2, 0, 10, tzinfo=datetime.timezone.utc))
+    assert student_deadlines(course, "bob", now, released={"another"}) == []  # not released: not shown
     assert describe(within_grace[0]).endswith("11 minutes late (within the grace period)"), describe(within_grace[0])

@@ -66,7 +66,11 @@ c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(os.path.dirname(S["
 # own token before a submit (gradekit.late_warning, enabled in the students' server config).
 c.JupyterHub.services = [{
     "name": "deadlines", "display": True, "oauth_no_confirm": True, "url": DEADLINES_URL,
-    "command": [os.path.join(S["venv_bin"], "python"), "-m", "gradekit.deadline_service", "--course", S["course"]],
+    # -P: the working folder (the course, writable by the graders) is not put on the service's sys.path;
+    # the graders' umask and PATH, since a managed service inherits neither
+    "command": ["/bin/sh", "-c", 'umask 0007 && exec "$@"', "sh", os.path.join(S["venv_bin"], "python"), "-P", "-m",
+                "gradekit.deadline_service", "--course", S["course"], "--released-in", S["outbound"]],
+    "environment": {"PATH": S["venv_bin"] + os.pathsep + "/usr/local/bin:/usr/bin:/bin"},
     "cwd": S["course"], **({} if S["dummy"] else {"user": S["admin"]}),
 }]
 c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", "access:services!service=deadlines"]}]
