@@ -75,7 +75,7 @@ def main() -> int:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(before)], capture_output=True)
     print(f"{'damage':24s} {'before (' + args.before + ')':28s} now")
     for d in DAMAGES:
-        (b, brow), (n, nrow) = tables["before"][d.name], tables["now"][d.name]
+        (b, brow), (n, _) = tables["before"][d.name], tables["now"][d.name]
         why = (brow.get("reason") or brow.get("score"))[:40]
         print(f"{d.name:24s} {b + ' (' + why + ')':50s} {n}")
     for name, table in tables.items():

@@ -128,9 +128,11 @@ td,th{{border:1px solid #ccc;padding:.2em .6em}}img{{max-width:100%}}</style></h
 <table><tr><th>student</th><th>status</th><th>reason or flags</th></tr>{attention}</table>
 <h2>Notebooks repaired at intake</h2>
 <p>Each answer placed in its released cell, and how it was found (the flags give the rest).</p>
-<table><tr><th>student</th><th>notebook</th><th>released cell</th><th>found by</th><th>released</th><th>student's cell</th></tr>{repaired}</table>
+<table><tr><th>student</th><th>notebook</th><th>released cell</th><th>found by</th><th>released</th>
+<th>student's cell</th></tr>{repaired}</table>
 <h2>Late submissions and extensions</h2>
-<table><tr><th>student</th><th>submitted at (UTC)</th><th>minutes late</th><th>extension</th><th>penalty</th><th>late days used</th></tr>{late}</table>
+<table><tr><th>student</th><th>submitted at (UTC)</th><th>minutes late</th><th>extension</th><th>penalty</th>
+<th>late days used</th></tr>{late}</table>
 {images}
 </body></html>
 """

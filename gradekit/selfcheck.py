@@ -29,7 +29,7 @@ def _has_visible_tests(source: str) -> bool:
     import ast
 
     try:
-        return bool(ast.parse("\n".join(l for l in source.splitlines() if not l.lstrip().startswith(("%", "!")))).body)
+        return bool(ast.parse("\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))).body)
     except SyntaxError:
         return True  # the kernel will report it
 

@@ -131,7 +131,7 @@ class SupervisedWorker:
                 text=True, cwd=self.course, env=env, start_new_session=True)
         self.lines = queue.Queue()
         proc, lines = self.proc, self.lines
-        threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout] + [lines.put(None)],
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout] + [lines.put(None)],
                          daemon=True).start()
         if self._wait(deadline=time.monotonic() + 300) != "ready":
             raise RuntimeError(f"the grading process did not start; see {self.log_path}")

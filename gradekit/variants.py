@@ -4,8 +4,8 @@ computes. The strength command grades them like submissions; each one that loses
 They come from the syntax tree, like gradekit.mutants: one rewrite of one expression inside a
 `### BEGIN SOLUTION` / `### END SOLUTION` region per variant, so the diff shows just that rewrite. The
 rules are the equivalent ways students write the same thing (a NumPy scalar for a float, a function for a
-method, `np.matmul` or `einsum` for `@`, a mask product for `np.where`, an in-place update of the student's own array, `inference_mode`
-for `no_grad`, ...). A rule that the instructions of one cell rule out is listed, with the reason, in
+method, `np.matmul` or `einsum` for `@`, a mask product for `np.where`, an in-place update of the student's
+own array, `inference_mode` for `no_grad`, ...). A rule that the instructions of one cell rule out is listed, with the reason, in
 source/<assignment>/fairness.json under "not_allowed" as "<rule>@<grade_id>".
 """
 from __future__ import annotations

@@ -75,3 +75,27 @@ def test_the_package_names_no_assignment():
         text = path.read_text()
         for word in ("assignment1", "mlp_utils", "1_mlp_numpy", "2_mlp_pytorch", "MLP"):
             assert word not in text, f"{path.relative_to(PACKAGE.parent)} names {word!r}"
+
+
+def test_the_linter_runs_clean():
+    """ruff (pinned in requirements.txt, configured in pyproject.toml) over the package, the tests, the
+    benchmarks, the deployment and the assignment's Python files."""
+    import subprocess
+    import sys
+
+    root = PACKAGE.parent
+    ruff = Path(sys.executable).parent / "ruff"
+    done = subprocess.run([str(ruff), "check", "--no-cache", "--output-format", "concise", "."], cwd=root,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-1000:]
+
+
+def test_the_linter_finds_an_undefined_name(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "bad.py").write_text("def f():\n    return undefined_name\n")
+    ruff = Path(sys.executable).parent / "ruff"
+    done = subprocess.run([str(ruff), "check", "--no-cache", "--isolated", "--select", "F", str(tmp_path / "bad.py")],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "F821" in done.stdout, done.stdout

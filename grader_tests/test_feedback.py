@@ -29,8 +29,8 @@ def _hidden_lines(course) -> set[str]:
     for path in (course / "source" / ASSIGNMENT).glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             visible, secret, _ = split_hidden(cell.source)
-            hidden |= {l.strip() for l in secret if len(l.strip()) >= 12 and not l.strip().startswith("# HINT:")}
-            public |= {l.strip() for l in visible}
+            hidden |= {line.strip() for line in secret if len(line.strip()) >= 12 and not line.strip().startswith("# HINT:")}
+            public |= {line.strip() for line in visible}
     return {line for line in hidden - public if not any(line in p for p in public)}
 
 

@@ -145,7 +145,7 @@ def test_fit_fixture_peaks_early_on_the_reference(gallery, course):
     well below the peak at both ends, so keeping the first or the last epoch, or not copying the state,
     is caught."""
     text = _cell_text(course, "reference", "2_mlp_pytorch", "test_fit")
-    line = next(l for l in text.splitlines() if l.startswith("val_acc per epoch:"))
+    line = next(row for row in text.splitlines() if row.startswith("val_acc per epoch:"))
     curve = json.loads(line.split(":", 1)[1].split("|")[0].strip())
     best = max(curve)
     assert curve.index(best) == 1 and curve.count(best) == 1, curve

@@ -3,11 +3,12 @@ gradebook, each actor through the hub as themselves with their own token.
 
 The instructor generates and releases assignment1 in formgrader; the TA sets a due date that has passed
 and gives one student an extension; each student sees their own due date on the hub's deadline page; three
-students fetch the assignment in the Assignment List, one fills in the solution, one a classic bug, one nothing but a fork bomb, and each
-submits (the two without an extension are warned first); the TA collects in formgrader, grades the batch with the kit as the unprivileged `ta` account
-(sandbox on, the bomb stopped at the kernel's process cap), grades the written answer in formgrader,
-generates and releases feedback; each student fetches their own feedback. Students cannot reach another student's server, formgrader, the course folder, the gradebook's
-address, the exchange's inbox or this checkout's instructor files.
+students fetch the assignment in the Assignment List, one fills in the solution, one a classic bug, one
+nothing but a fork bomb, and each submits (the two without an extension are warned first); the TA collects
+in formgrader, grades the batch with the kit as the unprivileged `ta` account (sandbox on, the bomb stopped
+at the kernel's process cap), grades the written answer in formgrader, generates and releases feedback;
+each student fetches their own feedback. Students cannot reach another student's server, formgrader, the
+course folder, the gradebook's address, the exchange's inbox or this checkout's instructor files.
 """
 from __future__ import annotations
 

@@ -50,7 +50,7 @@ def _returns_nothing(func: ast.FunctionDef) -> bool:
 def test_test_cells_do_not_end_in_a_value(name):
     """A test cell whose last line displays a number is scored by nbgrader as partial credit."""
     def parse(cell):
-        return ast.parse("\n".join(l for l in cell.source.splitlines() if not l.lstrip().startswith("%")))
+        return ast.parse("\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("%")))
 
     cells = _source(name).cells
     silent = {"print", "check_close"} | {

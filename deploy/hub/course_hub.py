@@ -12,7 +12,8 @@
   source/), owned by the instructor and the group `graders`, closed to everybody else. The gradebook URL
   lies beside it in `gradebook_url`, readable by the graders only.
 - Formgrader and the assignment-creation tools only for the graders; students get the Assignment List, the
-  validate button, their own deadlines (the hub's deadline service) and a warning before a late submit. What keeps students out is file permissions (course folder, gradebook URL, this
+  validate button, their own deadlines (the hub's deadline service) and a warning before a late submit.
+  What keeps students out is file permissions (course folder, gradebook URL, this
   checkout), not the hidden menu: a student who re-enables formgrader finds no course and no database.
 - Students' servers cannot read this checkout's instructor files: `protect_checkout` removes other users'
   access to everything in it but the environment (.venv), the package (gradekit/) and this folder.
@@ -216,6 +217,7 @@ def hub_config(d: Deployment) -> Path:
         "proxy": str(HERE / "node_modules" / ".bin" / "configurable-http-proxy"),
         "graders": d.graders, "students": d.students, "admin": d.instructor, "dummy": d.dummy,
         "dummy_password": d.passwords.get("*", ""), "course": str(d.course),
+        "outbound": str(d.exchange / COURSE_ID / "outbound"),
         "config_path": {user: d.config_path(user) for user in d.users},
         "homes": {user: str(d.home(user)) for user in d.users},
     }

@@ -58,7 +58,8 @@ import glob, os
 _log = []
 _targets = (glob.glob("../../../source/*/probes/*.py") + glob.glob("../../../source/*/*.ipynb")
             + glob.glob("../../../release/*/*.ipynb") + glob.glob("../../../grading/*/reference_probes/*")
-            + ["../../../gradebook.db", "../../../nbgrader_config.py", "../../../submitted/reference/assignment1/1_mlp_numpy.ipynb",
+            + ["../../../gradebook.db", "../../../nbgrader_config.py",
+               "../../../submitted/reference/assignment1/1_mlp_numpy.ipynb",
                os.path.expanduser("~/.ipython/profile_default/startup/00-cheat.py")])
 for _path in _targets:
     try:

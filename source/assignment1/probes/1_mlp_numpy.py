@@ -10,11 +10,16 @@ that both came from the kernel. No expected value ever enters the student's kern
 gradekit/trusted.py and docs/security.md.
 
 `probe(grade_id)`, `check(grade_id)`, `batch_rng(*key)` and `batch_seed(*key)` are defined by
-gradekit/trusted.py (its PRELUDE) before this file runs, in the kernel and in the grader alike.
+gradekit/trusted.py (its PRELUDE) before this file runs, in the kernel and in the grader alike; the
+import below only tells editors and linters about them (gradekit/probe_api.py).
 """
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from gradekit.probe_api import batch_rng, check, probe
 
 
 
@@ -380,7 +385,8 @@ def _(ns):
 
 @check("test_mlp_gradients")
 def _(got, ref):
-    return _forward_matches(got, ref, ["0logits", "1logits", "2logits"], "forward pass") or _gradient_check(got, ref, "0") or _gradient_check(got, ref, "1") or _gradient_check(got, ref, "2")
+    return (_forward_matches(got, ref, ["0logits", "1logits", "2logits"], "forward pass")
+            or _gradient_check(got, ref, "0") or _gradient_check(got, ref, "1") or _gradient_check(got, ref, "2"))
 
 
 @probe("test_sgd_step")
