@@ -45,7 +45,8 @@ def per_role(spawner):
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         spawner.environment[var] = "1"
     spawner.notebook_dir = S["course"] if grader else S["homes"][name]
-    spawner.environment["GRADEKIT_DEADLINES_URL"] = f"{DEADLINES_URL}/services/deadlines/api/me"
+    if not S["dummy"]:
+        spawner.environment["GRADEKIT_DEADLINES_URL"] = f"{DEADLINES_URL}/services/deadlines/api/me"
     if grader:
         # graders share the course folder through their group: what they write stays group-writable; and
         # nbgrader (formgrader) reads the course's nbgrader_config.py from the working folder
@@ -64,17 +65,20 @@ c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(os.path.dirname(S["
 # Each student's own due dates (gradekit.deadline_service), run as the instructor since it reads the
 # gradebook; every user may open it (the hub's Services menu), and the students' servers ask it with their
 # own token before a submit (gradekit.late_warning, enabled in the students' server config).
-c.JupyterHub.services = [{
+# (not in the laptop demo, where every server runs as one account and nothing is private anyway)
+c.JupyterHub.services = [] if S["dummy"] else [{
     "name": "deadlines", "display": True, "oauth_no_confirm": True, "url": DEADLINES_URL,
     # -P: the working folder (the course, writable by the graders) is not put on the service's sys.path;
     # the graders' umask and PATH, since a managed service inherits neither
     "command": ["/bin/sh", "-c", 'umask 0007 && exec "$@"', "sh", os.path.join(S["venv_bin"], "python"), "-P", "-m",
                 "gradekit.deadline_service", "--course", S["course"], "--released-in", S["outbound"]],
     "environment": {"PATH": S["venv_bin"] + os.pathsep + "/usr/local/bin:/usr/bin:/bin"},
-    "cwd": S["course"], **({} if S["dummy"] else {"user": S["admin"]}),
+    "cwd": S["course"], "user": S["admin"],
 }]
-c.JupyterHub.load_roles = [{"name": "user", "scopes": ["self", "access:services!service=deadlines"]}]
-c.Spawner.server_token_scopes = ["users:activity!user", "access:services!service=deadlines"]
+c.JupyterHub.load_roles = []
+if not S["dummy"]:
+    c.JupyterHub.load_roles.append({"name": "user", "scopes": ["self", "access:services!service=deadlines"]})
+    c.Spawner.server_token_scopes = ["users:activity!user", "access:services!service=deadlines"]
 
 # the test suite and course scripts talk to the hub's API with this service's token (from the environment)
 if os.environ.get("COURSE_HUB_API_TOKEN"):
