@@ -12,6 +12,7 @@ import datetime
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .late import _utc
 from .layout import Course
 
 
@@ -51,7 +52,7 @@ def student_deadlines(course: Path, student: str, now: datetime.datetime | None 
 
     from .late import PercentPerDay, _policy, tokens_left
 
-    now = _naive_utc(now or datetime.datetime.now(datetime.timezone.utc))
+    now = _utc(now or datetime.datetime.now(datetime.timezone.utc))
     found = []
     with read_only_gradebook(Course(course).gradebook_url) as gb:
         if gb is None:
@@ -137,8 +138,4 @@ def _iso(moment: datetime.datetime) -> str:
 
 
 def _from_iso(text: str) -> datetime.datetime:
-    return _naive_utc(datetime.datetime.fromisoformat(text))
-
-
-def _naive_utc(moment: datetime.datetime) -> datetime.datetime:
-    return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+    return _utc(datetime.datetime.fromisoformat(text))

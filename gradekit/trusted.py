@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_atomically
 from .layout import Course
 
 PROBE_MIME = "application/x-gradekit-probes"  # the probe cell's one output: a base64 npz archive
@@ -301,11 +302,9 @@ def reference_arrays(course: Path, assignment: str, notebook: str, seed: int | N
     if own:
         raise ProbeError(f"the reference solution fails its own checks in {notebook} with seed {seed}: {own}")
     cache.parent.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_suffix(f".{secrets.token_hex(4)}.tmp")
     buffer = io.BytesIO()
     np.savez(buffer, **{f"{g}/{k}": v for g, values in arrays.items() for k, v in values.items()})
-    partial.write_bytes(buffer.getvalue())
-    partial.replace(cache)  # atomic: graders running side by side never read half a file
+    write_atomically(cache, buffer.getvalue())  # graders running side by side never read half a file
     return arrays
 
 
