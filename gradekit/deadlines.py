@@ -12,7 +12,7 @@ import datetime
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .late import _utc
+from .late import as_utc
 from .layout import Course
 
 
@@ -50,9 +50,9 @@ def student_deadlines(course: Path, student: str, now: datetime.datetime | None 
     the order of the due dates. Reads the gradebook without ever writing it: no gradebook yet, no rows."""
     from nbgrader.api import MissingEntry
 
-    from .late import PercentPerDay, _policy, tokens_left
+    from .late import PercentPerDay, course_policy, tokens_left
 
-    now = _utc(now or datetime.datetime.now(datetime.timezone.utc))
+    now = as_utc(now or datetime.datetime.now(datetime.timezone.utc))
     found = []
     with read_only_gradebook(Course(course).gradebook_url) as gb:
         if gb is None:
@@ -63,7 +63,7 @@ def student_deadlines(course: Path, student: str, now: datetime.datetime | None 
                 extension = gb.find_submission(a.name, student).extension or None
             except MissingEntry:
                 extension = None
-            policy = _policy(course, a.name)
+            policy = course_policy(course, a.name)
             late = max(0.0, (now - (a.duedate + (extension or datetime.timedelta()))).total_seconds())
             if isinstance(policy, PercentPerDay):
                 tokens = tokens_left(policy, gb, student, a.name) if policy.late_days else 0
@@ -138,4 +138,4 @@ def _iso(moment: datetime.datetime) -> str:
 
 
 def _from_iso(text: str) -> datetime.datetime:
-    return _utc(datetime.datetime.fromisoformat(text))
+    return as_utc(datetime.datetime.fromisoformat(text))

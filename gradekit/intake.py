@@ -28,10 +28,6 @@ from .layout import Course
 
 CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
 MAX_FILES = 200
-MAX_TOTAL_MB = 100
-MAX_NOTEBOOK_MB = 50
-
-
 class SubmissionRejected(Exception):
     """The submission cannot be graded at all (the reason is shown as its failure)."""
 
@@ -80,23 +76,6 @@ def _kind(mode: int, links: int) -> str | None:
     if links > 1:
         return "a hard link to a file elsewhere"
     return None
-
-
-MAX_DEPTH = 12  # folders below this are set aside: nothing honest is that deep, and walks stay bounded
-
-
-def walk(folder: Path):
-    """(relative path, lstat) of every entry, never through a link, without recursion; folders at
-    MAX_DEPTH are listed but not entered."""
-    stack = [(Path(folder), "")]
-    while stack:
-        path, prefix = stack.pop()
-        for entry in sorted(os.scandir(path), key=lambda e: e.name, reverse=True):
-            info = entry.stat(follow_symlinks=False)
-            rel = prefix + entry.name
-            yield rel, info
-            if stat.S_ISDIR(info.st_mode) and rel.count("/") < MAX_DEPTH:
-                stack.append((Path(entry.path), rel + "/"))
 
 
 def _holds_code(folder: Path) -> bool:
@@ -222,31 +201,3 @@ def discard(course: Path, assignment: str, student: str) -> None:
     remove_tree(Course(course).grading(assignment) / "scratch" / student)  # exactly this student's
 
 
-def read_regular(path: Path, limit_mb: float = MAX_NOTEBOOK_MB) -> bytes | None:
-    """A file's bytes if it is a regular file (not a link, FIFO or device) within the limit; else None.
-    For the steps that look at submitted/ itself (flags, digests, similarity)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit_mb * 2**20:
-            return None
-        with os.fdopen(os.dup(fd), "rb") as f:
-            return f.read(int(limit_mb * 2**20) + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-
-
-def digest_entries(folder: Path):
-    """(relative path, bytes or a marker) of a submission's entries, for its digest; nothing followed."""
-    if folder.is_symlink() or not folder.is_dir():
-        return
-    for rel, info in walk(folder):
-        if stat.S_ISDIR(info.st_mode):
-            continue
-        data = read_regular(folder / rel, MAX_TOTAL_MB) if stat.S_ISREG(info.st_mode) else None
-        yield rel, data if data is not None else f"<{stat.filemode(info.st_mode)} {info.st_size}>".encode()

@@ -52,16 +52,6 @@ class Document:
     outputs: dict = field(default_factory=dict)  # hash of a numeric output -> where it is ("notebook/cell")
 
 
-@dataclass
-class Flag:
-    a: str
-    b: str
-    signal: str  # "code" or "outputs"
-    score: float
-    detail: str
-    lines: list = field(default_factory=list)
-
-
 def solution_cells(nb, notebook: str, solution_ids: set[str]) -> dict[str, str]:
     return {f"{notebook}/{grade_id(c)}": "\n".join(line for line in c.source.splitlines()
                                                  if not line.lstrip().startswith(("%", "!")))
@@ -268,10 +258,6 @@ def course_documents(course: Path, assignment: str, seed_pattern: str | None = N
     return documents, stubs
 
 
-def results_file(course: Path, assignment: str) -> Path:
-    return Course(course).grading(assignment) / "similarity.json"
-
-
 def run(course: Path, assignment: str) -> list[Flag]:
     """Compare every submission of `assignment` and store the flags for the report."""
     from .assignment_kit import kit_part
@@ -287,14 +273,3 @@ def run(course: Path, assignment: str) -> list[Flag]:
     return flags
 
 
-def stored_flags(course: Path, assignment: str) -> list[Flag]:
-    path = results_file(course, assignment)
-    return [Flag(**f) for f in json.loads(path.read_text())["flags"]] if path.exists() else []
-
-
-def describe(flags: list[Flag]) -> str:
-    if not flags:
-        return "similarity: no pair flagged"
-    lines = [f"similarity: {len(flags)} pairs to compare by hand (no score changed)"]
-    lines += [f"  {f.a} and {f.b} ({f.signal}): {f.detail}" for f in flags]
-    return "\n".join(lines)

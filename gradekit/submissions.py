@@ -8,22 +8,6 @@ import nbformat
 
 from .layout import Course
 
-SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
-
-
-def grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def is_solution_cell(cell) -> bool:
-    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
-
-
-def without_markers(source: str) -> str:
-    """The solution code as a student would type it: the nbgrader markers removed."""
-    return "\n".join(line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS)
-
-
 @dataclass(frozen=True)
 class Edit:
     """Replace `old` by `new` in the cell with grade_id `cell` of notebook `notebook` (cell None: the one

@@ -356,15 +356,3 @@ def _run_reference(layout: Course, assignment: str, snap: Path, notebook: str, s
     return runs
 
 
-def remove_tree(path: Path) -> None:
-    """Remove a folder a kernel wrote in, without following any link it made, whatever its depth (Python's
-    rmtree recurses and fails on a deep tree) or the modes it set: coreutils' chmod -R and rm -rf walk
-    iteratively and never follow links, and stay on the folder's filesystem."""
-    path = Path(path)
-    if not path.exists() and not path.is_symlink():
-        return
-    if path.is_symlink():
-        path.unlink()
-        return
-    subprocess.run(["chmod", "-R", "u+rwX", "--", str(path)], capture_output=True)
-    subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], capture_output=True)
