@@ -10,7 +10,7 @@ c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.solution_directory = "solutions"
 # Files the notebooks write when an instructor runs them in source/ (metrics for the comparison), and
 # the instructor's list of equivalent mutants (gradekit strength) and the trusted probes
-# (source/<assignment>/probes, see gradekit/trusted.py), are never copied into
+# (source/<assignment>/probes, see gradekit/plugins/trusted.py), are never copied into
 # release/, solutions/ or a student's autograded folder.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*_metrics.json",
                             "strength_equivalents.json", "fairness.json", "probes", "kit"]
@@ -34,14 +34,14 @@ c.OverwriteCells.add_missing_cells = True
 # nbgrader scores a test cell 0 whenever it wrote anything to stderr, so a harmless library warning
 # (a deprecation notice, a font-cache message) would cost the student the cell's points. Move stderr
 # text into stdout after execution, before scores are computed; errors (exceptions) still fail the cell.
-from gradekit.preprocessors import BoundedExecute, StderrToStdout  # noqa: E402
+from gradekit.plugins.preprocessors import BoundedExecute, StderrToStdout  # noqa: E402 (beside the setting it serves)
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbconvert.preprocessors.sanitize import SanitizeHTML  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades)
 
 # nbgrader 0.9.6's default list, with Execute replaced by BoundedExecute (the kernel as the adversary: a private
-# working copy, outputs bounded and reduced to safe types, the grader's verdicts; gradekit/verdicts.py) and
+# working copy, outputs bounded and reduced to safe types, the grader's verdicts; gradekit/plugins/verdicts.py) and
 # StderrToStdout right after it.
 # SanitizeHTML (nbconvert, bleach): markdown a student wrote is HTML in formgrader's page, sanitised so that no
 # script of theirs runs in a TA's browser (the same for feedback, below).
@@ -52,7 +52,7 @@ c.Autograde.autograde_preprocessors = [
 
 c.BoundedExecute.max_output_mb = 20
 c.BoundedExecute.course_root = c.CourseDirectory.root
-# Verdicts the student's code cannot rewrite (gradekit/trusted.py): every graded cell with a probe in
+# Verdicts the student's code cannot rewrite (gradekit/plugins/trusted.py): every graded cell with a probe in
 # source/<assignment>/probes/ is re-checked in the grader's process. The notebook keeps its verdicts
 # and flags in its metadata under "gradekit".
 c.BoundedExecute.trusted_checks = True
@@ -66,7 +66,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme, ClearHiddenTests,
                                     Execute]
 
-# Students' kernels run in a sandbox (gradekit/sandbox.py): read-only filesystem except their own folder,
+# Students' kernels run in a sandbox (gradekit/plugins/sandbox.py): read-only filesystem except their own folder,
 # the course directory and the kit's checkout hidden, no network, own process namespace, no
 # capabilities, resource limits. Needs Linux namespaces (root, or unprivileged user namespaces);
 # elsewhere only the resource limits apply. See the README.
@@ -81,7 +81,7 @@ c.SandboxedKernelManager.processes = 512  # processes and threads of one kernel 
 
 # Feedback for students keeps the hidden tests hidden: no source, traceback or printed value of a hidden
 # test, only which test failed, its points and the instructor's hint (# HINT: lines in the hidden block).
-from gradekit.preprocessors import HideHiddenTests  # noqa: E402
+from gradekit.plugins.preprocessors import HideHiddenTests  # noqa: E402 (beside the setting it serves)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
 
@@ -89,10 +89,10 @@ from nbgrader.preprocessors import GetGrades  # noqa: E402
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SanitizeHTML, CSSHTMLHeaderPreprocessor]
 c.SanitizeHTML.enabled = True  # nbconvert's preprocessors are off unless enabled
 
-# Late submissions (gradekit/late.py): with a due date set (`gradekit due`), each notebook loses a share of its
+# Late submissions (gradekit/records/lateness.py): with a due date set (`gradekit due`), each notebook loses a share of its
 # score per started day late after a grace period, capped; an extension (`gradekit extension`) moves that
 # student's due date. nbgrader applies it at every autograde; the kit's commands recompute it at once.
-c.AssignLatePenalties.plugin_class = "gradekit.late.PercentPerDay"
+c.AssignLatePenalties.plugin_class = "gradekit.plugins.late_policy.PercentPerDay"
 c.PercentPerDay.grace_minutes = 15
 c.PercentPerDay.percent_per_day = 10
 c.PercentPerDay.max_percent = 50
@@ -101,9 +101,9 @@ c.PercentPerDay.late_days = 0  # late-day tokens per student for the whole cours
 # LMS exports (`gradekit grade --zip FILE [--times CSV]`, or `nbgrader zip_collect`): files named the way
 # Canvas names them, <login>_[late_]<user id>_<submission id>_<notebook file name>. Change the pattern
 # for another LMS; it must capture student_id and file_id (the notebook's file name), and may capture
-# late (the LMS's late marker) and timestamp. gradekit.lms_times.LmsCollector turns the times and the
+# late (the LMS's late marker) and timestamp. gradekit.plugins.zip_collector.LmsCollector turns the times and the
 # marker into nbgrader's submission timestamps, so the late policy applies to zips too.
-c.ZipCollectApp.collector_plugin = "gradekit.lms_times.LmsCollector"
+c.ZipCollectApp.collector_plugin = "gradekit.plugins.zip_collector.LmsCollector"
 c.FileNameCollectorPlugin.named_regexp = r".*/(?P<student_id>[^_/]+)_(?P<late>late_)?\d+_\d+_(?P<file_id>[^/]+)$"
 
 # Settings of the batch command (gradekit grade; `gradekit config` lists them); its flags override them.

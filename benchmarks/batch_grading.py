@@ -19,12 +19,12 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from gradekit.assignment_kit import kit_part
-from gradekit.batch import grade
-from gradekit.course import nbgrader_env, run_nbgrader, sandbox_course
-from gradekit.layout import Course
-from gradekit.results import Status, read_grades
-from gradekit.submissions import submission_with_edits, untouched_release, write_submission
+from gradekit.core.assignment_kit import kit_part
+from gradekit.grading.batch import grade
+from gradekit.core.nbgrader_run import nbgrader_env, run_nbgrader, course_copy
+from gradekit.core.layout import Course
+from gradekit.records.results import Status, read_grades
+from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 
 
 def make_batch(course: Path, assignment: str, bugs, n: int) -> None:
@@ -83,7 +83,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         courses = {}
         for name in ("serial", "kit1", "kitN", "bare"):
-            courses[name] = sandbox_course(Path(tmp) / name, source, assignment)
+            courses[name] = course_copy(Path(tmp) / name, source, assignment)
             make_batch(courses[name], assignment, bugs, args.submissions)
         print(f"{args.submissions} submissions of {assignment} (reference, blank, broken and {len(bugs)} bugs)")
         t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The damage gallery (gradekit/damage.py) graded by the kit as it is and by an earlier revision, in one run.
+"""The damage gallery (gradekit/authoring/damage.py) graded by the kit as it is and by an earlier revision, in one run.
 
 Each kind of damage is applied to the correct part 1 of assignment 1 and graded with `gradekit grade`
 beside the undamaged copy; a copy is "kept" (full marks, no repair), "repaired" (full marks, flagged),
@@ -23,12 +23,12 @@ BEFORE = "78ebb28"
 SETUP = """
 import sys
 from pathlib import Path
-from gradekit.course import sandbox_course
-from gradekit.damage import DAMAGES, Damage, damaged
-from gradekit.layout import Course
-from gradekit.submissions import solved_notebook
+from gradekit.core.nbgrader_run import course_copy
+from gradekit.authoring.damage import DAMAGES, Damage, damaged
+from gradekit.core.layout import Course
+from gradekit.authoring.submissions import solved_notebook
 tree, course = Path(sys.argv[1]), Path(sys.argv[2])
-c = sandbox_course(course, tree, "assignment1")
+c = course_copy(course, tree, "assignment1")
 reference = solved_notebook(c, "assignment1", "1_mlp_numpy")
 for kind in [Damage("undamaged", "", lambda nb: nb)] + DAMAGES:
     folder = Course(c).submitted(kind.name, "assignment1")
@@ -59,7 +59,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--before", default=BEFORE)
     args = parser.parse_args()
-    from gradekit.damage import DAMAGES
+    from gradekit.authoring.damage import DAMAGES
 
     tables = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,7 +5,7 @@ Prints, for each notebook: seconds for `nbgrader autograde` of a submission hold
 (process start, kernel start, execution, gradebook) with the course's configuration, seconds to execute
 the same notebook with nbclient alone, and their ratio (nbgrader's overhead). A second table times the
 same autograde with the defences switched off one by one: no kernel sandbox, and neither the sandbox nor
-the trusted re-check (gradekit/trusted.py). Median of --repeat runs, all in this one run.
+the trusted re-check (gradekit/plugins/trusted.py). Median of --repeat runs, all in this one run.
 Run: .venv/bin/python benchmarks/grade_time.py [--repeat 3] [--course .] [ASSIGNMENT]
 """
 from __future__ import annotations
@@ -22,10 +22,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from gradekit.course import nbgrader_env, run_nbgrader, sandbox_course
-from gradekit.layout import Course
-from gradekit.submissions import submission_with_edits, write_submission
-from gradekit.trusted import reference_arrays
+from gradekit.core.nbgrader_run import nbgrader_env, run_nbgrader, course_copy
+from gradekit.core.layout import Course
+from gradekit.authoring.submissions import submission_with_edits, write_submission
+from gradekit.plugins.trusted import reference_arrays
 
 
 def main():
@@ -37,7 +37,7 @@ def main():
     assignment = Course(args.course).pick(args.assignment)
     os.environ.update({k: v for k, v in nbgrader_env().items() if k.endswith("_THREADS") or k == "MPLBACKEND"})
     with tempfile.TemporaryDirectory() as tmp:
-        course = sandbox_course(Path(tmp) / "course", Path(args.course).resolve(), assignment)
+        course = course_copy(Path(tmp) / "course", Path(args.course).resolve(), assignment)
         names = Course(course).notebooks(assignment)
         for name in names:  # the trusted re-check's reference results, outside the timings
             reference_arrays(course, assignment, name)

@@ -28,10 +28,10 @@ BEFORE = "78ebb28"
 SETUP = """
 import sys
 from pathlib import Path
-from gradekit.course import sandbox_course
-from gradekit.submissions import submission_with_edits, write_submission
+from gradekit.core.nbgrader_run import course_copy
+from gradekit.authoring.submissions import submission_with_edits, write_submission
 tree, course, students = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
-c = sandbox_course(course, tree, "assignment1")
+c = course_copy(course, tree, "assignment1")
 nbs = submission_with_edits(c, "assignment1", ["1_mlp_numpy", "2_mlp_pytorch"])
 for i in range(students):
     write_submission(c, "assignment1", f"s{i}", nbs)

@@ -7,16 +7,16 @@ check and the time the sweep took. Usage: python benchmarks/seed_sweep.py [SEEDS
 from __future__ import annotations
 
 import secrets
+
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from gradekit.core.layout import Course
+from gradekit.plugins.trusted import reference_sweep
 
-from gradekit.layout import Course  # noqa: E402
-from gradekit.trusted import reference_sweep  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 ASSIGNMENT = "assignment1"
 

@@ -1,6 +1,6 @@
-"""Precision and recall of the similarity flags (gradekit/similarity.py), and their cost.
+"""Precision and recall of the similarity flags (gradekit/grading/similarity.py), and their cost.
 
-Builds a class from the assignment's kit (gradekit.disguise.population): the reference, each correct
+Builds a class from the assignment's kit (gradekit.authoring.disguise.population): the reference, each correct
 alternative and each bug on its own, students who combine several alternatives and a bug or two, and a
 disguised copy of some of them (renamed variables, reordered functions, rewritten comments, all three).
 Prints precision and recall of the code signal over the copy pairs, recall per disguise, the flags among
@@ -14,9 +14,9 @@ import argparse
 import time
 from pathlib import Path
 
-from gradekit.disguise import DISGUISES, population
-from gradekit.layout import Course
-from gradekit.similarity import Document, code_limit, code_scores, compare, released_cells, solution_cells
+from gradekit.authoring.disguise import DISGUISES, population
+from gradekit.core.layout import Course
+from gradekit.grading.similarity import Document, code_limit, code_scores, compare, released_cells, solution_cells
 
 
 def documents(course: Path, assignment: str, students: dict) -> tuple[list[Document], dict]:

@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    from .layout import Course
+    from gradekit.core.layout import Course
 
     args = build_parser().parse_args(argv)
     course = Path(getattr(args, "course", ".")).resolve()
@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     if args.command == "generate":
         return generate(course, [Course(course).pick(args.assignment)] if args.assignment else None)
     if args.command == "repair":
-        from .intake import SubmissionRejected, discard, take_in
+        from gradekit.grading.intake import SubmissionRejected, discard, take_in
 
         assignment = Course(course).pick(args.assignment)
         if args.student not in Course(course).submitted_students(assignment):
@@ -106,8 +106,8 @@ def main(argv=None) -> int:
     if args.command == "grade":
         from traitlets import TraitError
 
-        from .batch import grade
-        from .settings import Limits
+        from gradekit.grading.batch import grade
+        from gradekit.core.settings import Limits
 
         try:
             limits = Limits.from_config(course, timeout=args.timeout, memory_mb=args.memory_limit)
@@ -118,20 +118,21 @@ def main(argv=None) -> int:
               scheduler=args.scheduler, zip_file=args.zip, times_file=args.times, seed=args.seed)
         return 0
     if args.command == "check":
-        from .selfcheck import check
+        from gradekit.apps.selfcheck import check
         return check(args.notebook, timeout=args.timeout)
     if args.command == "strength":
         return strength(course, Course(course).pick(args.assignment), args)
     if args.command in ("export", "report"):
-        from .export import write_export
-        from .report import write_report
+        from gradekit.records.export import write_export
+        from gradekit.records.report import write_report
 
         print((write_export if args.command == "export" else write_report)(
             course, Course(course).pick(args.assignment)))
         return 0
     if args.command == "similarity":
-        from .report import write_report
-        from .similarity import describe, run
+        from gradekit.records.report import write_report
+        from gradekit.records.similarity_flags import describe
+        from gradekit.grading.similarity import run
 
         assignment = Course(course).pick(args.assignment)
         print(describe(run(course, assignment)))
@@ -140,7 +141,7 @@ def main(argv=None) -> int:
     if args.command in ("due", "extension", "extensions"):
         return late_command(course, Course(course).pick(args.assignment), args)
     if args.command == "lms":
-        from .lms import summary, write_import
+        from gradekit.records.lms_import import summary, write_import
 
         try:
             out, filled = write_import(course, Course(course).pick(args.assignment), Path(args.gradebook), args.column,
@@ -151,18 +152,18 @@ def main(argv=None) -> int:
         print(summary(out, filled))
         return 0
     if args.command == "demo":
-        from .demo import main as demo
+        from gradekit.apps.demo import main as demo
         return demo(course)
     if args.command == "config":
-        from .settings import describe
+        from gradekit.core.settings import describe
         print(describe())
         return 0
     return 2
 
 
 def generate(course: Path, assignments) -> int:
-    from .course import generate as generate_assignment
-    from .layout import Course
+    from gradekit.core.nbgrader_run import generate as generate_assignment
+    from gradekit.core.layout import Course
 
     for assignment in assignments or Course(course).assignments():
         try:
@@ -177,7 +178,7 @@ def generate(course: Path, assignments) -> int:
 
 
 def strength(course: Path, assignment: str, args) -> int:
-    from .strength import run
+    from gradekit.authoring.strength import run
 
     report = run(course, assignment, notebooks=args.notebook, jobs=args.jobs, sample=args.sample,
                  seed=args.seed, timeout=args.timeout, fairness=not args.no_fairness, draws=args.draws)
@@ -206,8 +207,8 @@ def strength(course: Path, assignment: str, args) -> int:
 
 
 def late_command(course: Path, assignment: str, args) -> int:
-    from .export import write_export
-    from .late import describe_extensions, grant_extension, parse_moment, set_due_date
+    from gradekit.records.export import write_export
+    from gradekit.records.lateness import describe_extensions, grant_extension, parse_moment, set_due_date
 
     if args.command == "extensions":
         print(describe_extensions(course, assignment))

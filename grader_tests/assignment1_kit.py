@@ -1,8 +1,8 @@
 """Assignment 1 as the tests see it: the kit's own course, the assignment's name, its kit (source/assignment1/kit)."""
 from pathlib import Path
 
-from gradekit.assignment_kit import load_kit
-from gradekit.layout import Course
+from gradekit.core.assignment_kit import load_kit
+from gradekit.core.layout import Course
 
 ROOT = Path(__file__).resolve().parents[1]  # the kit's checkout: the course of assignment 1
 ASSIGNMENT = "assignment1"

@@ -1,4 +1,5 @@
-"""The package stays assignment-agnostic and layered: no import cycles, no assignment's names in it."""
+"""The package stays assignment-agnostic and layered: every import goes to the same or a lower layer (the
+order ARCHITECTURE.md gives), no import cycles, no assignment's names in it."""
 from __future__ import annotations
 
 import ast
@@ -57,9 +58,42 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
+# lowest first; a module may import its own layer and those before it (gradekit/__init__.py and
+# gradekit/__main__.py sit above them all)
+LAYERS = ("core", "plugins", "records", "grading", "authoring", "apps")
+
+
+def layer_of(module: str) -> int:
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 2 or (len(parts) == 2 and parts[1] in LAYERS) else len(LAYERS)
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{m} ({LAYERS[layer_of(m)] if layer_of(m) < len(LAYERS) else 'top'}) imports {t} "
+                  f"({LAYERS[layer_of(t)] if layer_of(t) < len(LAYERS) else 'top'})"
+                  for m, targets in graph.items() for t in targets if layer_of(t) > layer_of(m))
+
+
+def test_every_module_sits_in_a_layer():
+    stray = [m for m in import_graph() if layer_of(m) == len(LAYERS) and m not in ("gradekit", "gradekit.__main__")]
+    assert not stray, f"modules outside the layers {LAYERS}: {stray}"
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(LAYERS)
+
+
+def test_imports_go_downward_through_the_layers():
+    graph = import_graph()
+    assert "gradekit.records.results" in graph["gradekit.records.export"]  # the graph sees imports at all
+    assert not upward_imports(graph), "\n".join(upward_imports(graph))
+
+
+def test_the_layer_check_finds_an_upward_import():
+    graph = import_graph()
+    graph["gradekit.core.layout"] = graph["gradekit.core.layout"] | {"gradekit.grading.batch"}
+    assert upward_imports(graph) == ["gradekit.core.layout (core) imports gradekit.grading.batch (grading)"]
+
+
 def test_the_import_graph_has_no_cycle():
     graph = import_graph()
-    assert "gradekit.results" in graph["gradekit.export"] and "gradekit.batch" not in graph["gradekit.export"]
     cycle = find_cycle(graph)
     assert cycle is None, " -> ".join(cycle)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from gradekit.atomic import UMASK, write_atomically
+from gradekit.core.atomic import UMASK, write_atomically
 
 
 def test_concurrent_writers_each_replace_the_file_whole(tmp_path):

@@ -1,4 +1,4 @@
-"""Honest work survives what students and editors do to notebooks (gradekit/damage.py): each kind of
+"""Honest work survives what students and editors do to notebooks (gradekit/authoring/damage.py): each kind of
 damage applied to the correct part 1, graded with `gradekit grade` beside the undamaged one. Every damaged
 copy keeps full marks (kept as it is, or repaired and flagged with what was done); none is lost, none
 fails. The table is printed: kept / repaired / needs a TA / lost."""
@@ -10,11 +10,11 @@ import sys
 
 import pytest
 
-from gradekit.course import nbgrader_env, sandbox_course
-from gradekit.damage import DAMAGES, Damage, damaged
-from gradekit.layout import Course
-from gradekit.results import ResultStore
-from gradekit.submissions import solved_notebook
+from gradekit.core.nbgrader_run import nbgrader_env, course_copy
+from gradekit.authoring.damage import DAMAGES, Damage, damaged
+from gradekit.core.layout import Course
+from gradekit.records.results import ResultStore
+from gradekit.authoring.submissions import solved_notebook
 
 from assignment1_kit import ASSIGNMENT, ROOT
 
@@ -32,7 +32,7 @@ def outcome(row, full: float) -> str:
 
 @pytest.fixture(scope="module")
 def damage(tmp_path_factory):
-    course = sandbox_course(tmp_path_factory.mktemp("damage"), ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path_factory.mktemp("damage"), ROOT, ASSIGNMENT)
     reference = solved_notebook(course, ASSIGNMENT, NOTEBOOK)
     for kind in [None] + DAMAGES:
         student = f"d-{kind.name}" if kind else "undamaged"

@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from gradekit.batch import grade
-from gradekit.course import generate, sandbox_course
-from gradekit.layout import Course
-from gradekit.results import read_grades
-from gradekit.submissions import Edit, submission_with_edits, write_submission
+from gradekit.grading.batch import grade
+from gradekit.core.nbgrader_run import generate, course_copy
+from gradekit.core.layout import Course
+from gradekit.records.results import read_grades
+from gradekit.authoring.submissions import Edit, submission_with_edits, write_submission
 
 from assignment1_kit import ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH
 
@@ -74,7 +74,7 @@ def test_strokes_are_reproducible_and_balanced():
 def test_switching_the_dataset_in_one_place_switches_the_grading(tmp_path):
     """The course sets DATASET = "strokes" in mlp_utils.py and nothing else: the reference gets full marks
     (hidden tests and re-check included), and a network without a hidden layer loses the accuracy test."""
-    course = sandbox_course(tmp_path / "course", ROOT, ASSIGNMENT, release=False)
+    course = course_copy(tmp_path / "course", ROOT, ASSIGNMENT, release=False)
     helper = Course(course).source(ASSIGNMENT) / "mlp_utils.py"
     text = helper.read_text()
     assert text.count('DATASET = DATASETS["digits"]') == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from gradekit.strength import run
+from gradekit.authoring.strength import run
 
 from assignment1_kit import ALTERNATIVES, ROOT
 

@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-from gradekit.course import run_nbgrader
-from gradekit.preprocessors.hide_hidden_tests import split_hidden
+from gradekit.core.nbgrader_run import run_nbgrader
+from gradekit.plugins.preprocessors.hide_hidden_tests import split_hidden
 
 from assignment1_kit import ASSIGNMENT
 

@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 
-from gradekit.submissions import grade_id
+from gradekit.core.cells import grade_id
 
 from assignment1_kit import ASSIGNMENT, BUGS, NOTEBOOKS, gallery_submissions
 

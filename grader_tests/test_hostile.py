@@ -18,13 +18,13 @@ import nbformat
 import psutil
 import pytest
 
-from gradekit.course import nbgrader_env, sandbox_course
-from gradekit.layout import Course
-from gradekit.results import read_grades
-from gradekit.suspicious import notebook_flags
-from gradekit.kernel import namespaces_available
-from gradekit.sandbox import pids_cgroup_available
-from gradekit.submissions import submission_with_edits, write_submission
+from gradekit.core.nbgrader_run import nbgrader_env, course_copy
+from gradekit.core.layout import Course
+from gradekit.records.results import read_grades
+from gradekit.grading.suspicious import notebook_flags
+from gradekit.plugins.kernel import namespaces_available
+from gradekit.plugins.sandbox import pids_cgroup_available
+from gradekit.authoring.submissions import submission_with_edits, write_submission
 
 from assignment1_kit import (ALTERNATIVES, ASSIGNMENT, BUGS, ROOT, TRICKS, evidence, honest_twins,
                              write_hostile)
@@ -33,7 +33,7 @@ TIMEOUT_S = 60  # wall time per submission: the correct one needs about 25 s her
 SANDBOXED = namespaces_available()
 needs_sandbox = pytest.mark.skipif(not SANDBOXED, reason="Linux namespaces unavailable on this machine: "
                                                          "the kernel sandbox falls back to resource limits")
-# the fork bomb is graded only where the kernel's processes are capped (gradekit/kernel.py)
+# the fork bomb is graded only where the kernel's processes are capped (gradekit/plugins/kernel.py)
 PROCESS_CAP = SANDBOXED and (os.geteuid() != 0 or pids_cgroup_available())
 GRADED_TRICKS = [t for t in TRICKS if t.name != "fork-bomb" or PROCESS_CAP]
 
@@ -49,7 +49,7 @@ def _fingerprint(course):
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    course = sandbox_course(tmp_path_factory.mktemp("hostile"), ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path_factory.mktemp("hostile"), ROOT, ASSIGNMENT)
     write_submission(course, ASSIGNMENT, "correct", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy", "2_mlp_pytorch"]))
     for trick in GRADED_TRICKS:
         write_hostile(course, trick, f"h-{trick.name}")

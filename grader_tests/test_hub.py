@@ -27,8 +27,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gradekit.course import nbgrader_env
-from gradekit.submissions import grade_id, is_solution_cell, submission_with_edits
+from gradekit.core.nbgrader_run import nbgrader_env
+from gradekit.core.cells import grade_id, is_solution_cell
+from gradekit.authoring.submissions import submission_with_edits
 
 from assignment1_kit import ASSIGNMENT, KIT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named
 import chromium

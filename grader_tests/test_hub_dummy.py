@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from gradekit.course import nbgrader_env
+from gradekit.core.nbgrader_run import nbgrader_env
 
 from assignment1_kit import ROOT
 

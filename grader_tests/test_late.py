@@ -1,7 +1,7 @@
-"""Due dates, extensions and the late policy (gradekit/late.py), on the tiny warm-up assignment: a late
+"""Due dates, extensions and the late policy (gradekit/records/lateness.py), on the tiny warm-up assignment: a late
 submission loses points through nbgrader's own AssignLatePenalties, an extension removes the penalty at once
 and a regrade keeps it removed, late-day tokens are spent in the order of due dates, an LMS zip's times
-and late markers become submission times (gradekit/lms_times.py), and the export shows when, how late,
+and late markers become submission times (gradekit/plugins/zip_collector.py), and the export shows when, how late,
 the extension and the penalty."""
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from gradekit.late import PercentPerDay
-from gradekit.lms_times import MARKER_ONLY
-from gradekit.submissions import submission_with_edits, write_submission
+from gradekit.plugins.late_policy import PercentPerDay
+from gradekit.plugins.zip_collector import MARKER_ONLY
+from gradekit.authoring.submissions import submission_with_edits, write_submission
 
 from test_second_assignment import ASSIGNMENT, gradekit, warmup_course
 
@@ -134,11 +134,11 @@ def test_a_zip_takes_its_times_from_the_lms(course, tmp_path):
 def late_with_manual_points(tmp_path_factory):
     """Assignment 1 (a written answer of 4 points graded by hand) submitted 30 hours late by bob and 30
     days late by carol, autograded; then the TA enters the written answer's points, as formgrader does."""
-    from gradekit.course import sandbox_course
+    from gradekit.core.nbgrader_run import course_copy
 
     from assignment1_kit import NOTEBOOKS, ROOT
 
-    course = sandbox_course(tmp_path_factory.mktemp("late-manual"), ROOT, "assignment1")
+    course = course_copy(tmp_path_factory.mktemp("late-manual"), ROOT, "assignment1")
     for student, stamp in (("bob", "2026-12-03 05:59:00.000000 UTC"), ("carol", "2026-12-31 12:00:00.000000 UTC")):
         folder = write_submission(course, "assignment1", student, submission_with_edits(course, "assignment1", NOTEBOOKS))
         (folder / "timestamp.txt").write_text(stamp)
@@ -199,7 +199,7 @@ def test_late_day_tokens_apply_to_the_final_score(late_with_manual_points):
 def test_the_deadlines_never_create_a_gradebook(tmp_path):
     """Students open the deadline page: reading must not create nbgrader's tables (or the SQLite file, with
     the service's modes) before the graders' first command does."""
-    from gradekit.deadlines import student_deadlines
+    from gradekit.records.deadlines import student_deadlines
 
     (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
     assert student_deadlines(tmp_path, "bob") == [] and not (tmp_path / "gradebook.db").exists()
@@ -210,9 +210,9 @@ def test_the_deadlines_never_create_a_gradebook(tmp_path):
 
 
 def test_each_student_sees_their_own_deadline_with_their_extension(course):
-    """What the students' deadline page and the warning before a late submit show (gradekit/deadlines.py);
+    """What the students' deadline page and the warning before a late submit show (gradekit/records/deadlines.py);
     the hub test shows them in Chromium."""
-    from gradekit.deadlines import Deadline, describe, student_deadlines
+    from gradekit.records.deadlines import Deadline, describe, student_deadlines
 
     assert gradekit(course, "due", ASSIGNMENT, "--at", "2026-12-01 23:59").returncode == 0
     assert gradekit(course, "extension", ASSIGNMENT, "alice", "--days", "2", "--reason", "private").returncode == 0

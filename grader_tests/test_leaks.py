@@ -6,7 +6,7 @@ import re
 
 import nbformat
 
-from gradekit.submissions import is_solution_cell
+from gradekit.core.cells import is_solution_cell
 
 from assignment1_kit import ASSIGNMENT
 

@@ -1,4 +1,4 @@
-"""Grades into the LMS (gradekit/lms.py): a Canvas gradebook export of a few hundred students round trip, a
+"""Grades into the LMS (gradekit/records/lms_import.py): a Canvas gradebook export of a few hundred students round trip, a
 Moodle export, a roster, and everything a TA must be told instead of a guess."""
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from gradekit.course import nbgrader_env
-from gradekit.lms import FORMATS, fill
+from gradekit.core.nbgrader_run import nbgrader_env
+from gradekit.records.lms_import import FORMATS, fill
 
 from assignment1_kit import ROOT
 

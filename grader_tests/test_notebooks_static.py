@@ -6,7 +6,8 @@ import ast
 import nbformat
 import pytest
 
-from gradekit.submissions import apply_edit, grade_id, is_solution_cell
+from gradekit.authoring.submissions import apply_edit
+from gradekit.core.cells import grade_id, is_solution_cell
 
 from assignment1_kit import ASSIGNMENT, BUGS, NOTEBOOKS, ROOT
 

@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from gradekit.batch import grade
-from gradekit.course import nbgrader_env, sandbox_course
-from gradekit.layout import Course
-from gradekit.submissions import submission_with_edits, untouched_release, write_submission
+from gradekit.grading.batch import grade
+from gradekit.core.nbgrader_run import nbgrader_env, course_copy
+from gradekit.core.layout import Course
+from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 
 import postgres_server  # deploy/, put on sys.path by conftest
 from assignment1_kit import ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named
@@ -44,7 +44,7 @@ def database():
 @pytest.fixture(scope="module")
 def course(database, tmp_path_factory):
     """A sandbox course whose gradebook is the server's database (generate_assignment registered it there)."""
-    root = sandbox_course(tmp_path_factory.mktemp("pg") / "course", ROOT, ASSIGNMENT)
+    root = course_copy(tmp_path_factory.mktemp("pg") / "course", ROOT, ASSIGNMENT)
     assert Course(root).gradebook_url == database
     assert not (root / "gradebook.db").exists(), "nothing may fall back to the SQLite file"
     return root

@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from gradekit.course import nbgrader_env
+from gradekit.core.nbgrader_run import nbgrader_env
 
 from assignment1_kit import ROOT
 

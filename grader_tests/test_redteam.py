@@ -17,12 +17,12 @@ import sys
 import nbformat
 import pytest
 
-from gradekit.course import nbgrader_env, sandbox_course
-from gradekit.kernel import namespaces_available
-from gradekit.layout import Course
-from gradekit.preprocessors.hide_hidden_tests import split_hidden
-from gradekit.results import read_grades
-from gradekit.submissions import submission_with_edits, write_submission
+from gradekit.core.nbgrader_run import nbgrader_env, course_copy
+from gradekit.plugins.kernel import namespaces_available
+from gradekit.core.layout import Course
+from gradekit.plugins.preprocessors.hide_hidden_tests import split_hidden
+from gradekit.records.results import read_grades
+from gradekit.authoring.submissions import submission_with_edits, write_submission
 
 from assignment1_kit import ASSIGNMENT, KIT, ROOT
 
@@ -63,7 +63,7 @@ def _instructor_lines(course) -> set[str]:
 
 @pytest.fixture(scope="module")
 def redteam(tmp_path_factory):
-    course = sandbox_course(tmp_path_factory.mktemp("redteam"), ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path_factory.mktemp("redteam"), ROOT, ASSIGNMENT)
     write_submission(course, ASSIGNMENT, "victim", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy", "2_mlp_pytorch"]))
     # the victim's name starts like an attacker's: cleaning up after one must never touch another
     write_submission(course, ASSIGNMENT, "a-fill-the-disk-victim", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy"]))
@@ -213,7 +213,7 @@ def test_the_kernel_has_no_privilege(redteam):
 
 
 def test_every_attack_is_recorded_with_its_seed(redteam):
-    from gradekit.results import ResultStore
+    from gradekit.records.results import ResultStore
 
     results = ResultStore(redteam["course"], ASSIGNMENT).all()
     seeds = {r.probe_seed for r in results.values() if r.status.value != "failed"}

@@ -12,7 +12,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from gradekit.reference import load_reference
+from gradekit.authoring.reference import load_reference
 
 from assignment1_kit import ASSIGNMENT, ROOT
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gradekit.assignment_kit import load_kit
-from gradekit.course import nbgrader_env
-from gradekit.results import ResultStore
-from gradekit.submissions import submission_with_edits, untouched_release, write_submission
+from gradekit.core.assignment_kit import load_kit
+from gradekit.core.nbgrader_run import nbgrader_env
+from gradekit.records.results import ResultStore
+from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 
 from assignment1_kit import ROOT
 

@@ -7,8 +7,8 @@ import sys
 
 import nbformat
 
-from gradekit.course import nbgrader_env
-from gradekit.submissions import submission_with_edits
+from gradekit.core.nbgrader_run import nbgrader_env
+from gradekit.authoring.submissions import submission_with_edits
 
 from assignment1_kit import ASSIGNMENT, ROOT, bug_named
 

@@ -1,5 +1,5 @@
-"""Similarity flags (gradekit/similarity.py): disguised copies are flagged and independent work is not,
-on a class built from assignment 1's kit (gradekit.disguise.population); numbers copied across different
+"""Similarity flags (gradekit/grading/similarity.py): disguised copies are flagged and independent work is not,
+on a class built from assignment 1's kit (gradekit.authoring.disguise.population); numbers copied across different
 seeds are flagged; the command and the batch put the pairs in the report and change no score."""
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ import sys
 import nbformat
 import pytest
 
-from gradekit.course import nbgrader_env, sandbox_course
-from gradekit.disguise import DISGUISES, disguise_source, population
-from gradekit.layout import Course
-from gradekit.similarity import Document, compare, released_cells, solution_cells
-from gradekit.submissions import is_solution_cell, write_submission
+from gradekit.core.nbgrader_run import nbgrader_env, course_copy
+from gradekit.authoring.disguise import DISGUISES, disguise_source, population
+from gradekit.core.layout import Course
+from gradekit.grading.similarity import Document, compare, released_cells, solution_cells
+from gradekit.core.cells import is_solution_cell
+from gradekit.authoring.submissions import write_submission
 
 from assignment1_kit import ASSIGNMENT, ROOT
 
@@ -92,7 +93,7 @@ def _with_outputs(nbs: dict, seed: str, text: str) -> dict:
 
 def test_the_command_flags_copies_and_copied_numbers_and_the_report_lists_them(tmp_path, klass):
     students, copies, _ = klass
-    course = sandbox_course(tmp_path / "course", ROOT, ASSIGNMENT, release=False)
+    course = course_copy(tmp_path / "course", ROOT, ASSIGNMENT, release=False)
     shutil.copytree(Course(ROOT).release(ASSIGNMENT), Course(course).release(ASSIGNMENT))
     chosen = {s: nbs for s, nbs in students.items() if s.startswith("student-") or s.startswith("copy-")}
     for student, nbs in chosen.items():

@@ -7,10 +7,10 @@ import shutil
 import nbformat
 import pytest
 
-from gradekit.mutants import cell_mutants, notebook_mutants
-from gradekit.variants import cell_variants
-from gradekit.strength import EQUIVALENTS_FILE, run
-from gradekit.submissions import apply_edit
+from gradekit.authoring.mutants import cell_mutants, notebook_mutants
+from gradekit.authoring.variants import cell_variants
+from gradekit.authoring.strength import EQUIVALENTS_FILE, run
+from gradekit.authoring.submissions import apply_edit
 
 from assignment1_kit import ALTERNATIVES, ROOT
 

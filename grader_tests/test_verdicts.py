@@ -1,4 +1,4 @@
-"""The grader awards every point (gradekit/verdicts.py): probes cover every graded cell, and an assignment
+"""The grader awards every point (gradekit/plugins/verdicts.py): probes cover every graded cell, and an assignment
 without probes is graded unverified, where forged outputs still cannot raise a score."""
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import shutil
 import nbformat
 import pytest
 
-from gradekit import trusted
-from gradekit.verdicts import graded_test_cells
-from gradekit.layout import Course
-from gradekit.results import ResultStore, read_grades
-from gradekit.submissions import submission_with_edits, untouched_release, write_submission
+from gradekit.plugins import trusted
+from gradekit.plugins.verdicts import graded_test_cells
+from gradekit.core.layout import Course
+from gradekit.records.results import ResultStore, read_grades
+from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 
 from assignment1_kit import ASSIGNMENT, KIT, NOTEBOOKS, ROOT
 from test_second_assignment import ASSIGNMENT as WARMUP, gradekit, warmup_course

@@ -134,11 +134,11 @@ def write_configs(d: Deployment, gradebook_url: str | None) -> None:
         indent=1))
     students = d.config_dir("students")
     (students / "labconfig").mkdir(parents=True, exist_ok=True)
-    # the warning before a late submit (gradekit.late_warning) answers the Assignment List's submit first
+    # the warning before a late submit (gradekit.apps.late_warning) answers the Assignment List's submit first
     (students / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
         "nbgrader.server_extensions.formgrader": False,
         "nbgrader.server_extensions.course_list": False,
-        "gradekit.late_warning": True}}}, indent=1))
+        "gradekit.apps.late_warning": True}}}, indent=1))
     (students / "labconfig" / "page_config.json").write_text(json.dumps({"disabledExtensions": {
         "@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:course-list": True,
         "@jupyter/nbgrader:create-assignment": True}}, indent=1))

@@ -62,16 +62,16 @@ def per_role(spawner):
 c.Spawner.pre_spawn_hook = per_role
 c.SimpleLocalProcessSpawner.home_dir_template = os.path.join(os.path.dirname(S["course"]), "..", "{username}")
 
-# Each student's own due dates (gradekit.deadline_service), run as the instructor since it reads the
+# Each student's own due dates (gradekit.apps.deadline_service), run as the instructor since it reads the
 # gradebook; every user may open it (the hub's Services menu), and the students' servers ask it with their
-# own token before a submit (gradekit.late_warning, enabled in the students' server config).
+# own token before a submit (gradekit.apps.late_warning, enabled in the students' server config).
 # (not in the laptop demo, where every server runs as one account and nothing is private anyway)
 c.JupyterHub.services = [] if S["dummy"] else [{
     "name": "deadlines", "display": True, "oauth_no_confirm": True, "url": DEADLINES_URL,
     # -P: the working folder (the course, writable by the graders) is not put on the service's sys.path;
     # the graders' umask and PATH, since a managed service inherits neither
     "command": ["/bin/sh", "-c", 'umask 0007 && exec "$@"', "sh", os.path.join(S["venv_bin"], "python"), "-P", "-m",
-                "gradekit.deadline_service", "--course", S["course"], "--released-in", S["outbound"]],
+                "gradekit.apps.deadline_service", "--course", S["course"], "--released-in", S["outbound"]],
     "environment": {"PATH": S["venv_bin"] + os.pathsep + "/usr/local/bin:/usr/bin:/bin"},
     "cwd": S["course"], "user": S["admin"],
 }]

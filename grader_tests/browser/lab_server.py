@@ -18,7 +18,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from gradekit.course import nbgrader_env
+from gradekit.core.nbgrader_run import nbgrader_env
 
 
 def free_port() -> int:

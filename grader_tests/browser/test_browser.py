@@ -12,11 +12,11 @@ import nbformat
 import pytest
 from playwright.sync_api import expect
 
-from gradekit.batch import grade
-from gradekit.course import sandbox_course
-from gradekit.layout import Course
-from gradekit.export import write_export
-from gradekit.submissions import submission_with_edits, untouched_release, write_submission
+from gradekit.grading.batch import grade
+from gradekit.core.nbgrader_run import course_copy
+from gradekit.core.layout import Course
+from gradekit.records.export import write_export
+from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 
 from assignment1_kit import ASSIGNMENT, ROOT
 
@@ -51,7 +51,7 @@ def open_notebook(page, server, path):
 
 @pytest.fixture
 def lab(tmp_path):
-    course = sandbox_course(tmp_path / "course", ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path / "course", ROOT, ASSIGNMENT)
     server = LabServer(course, tmp_path / "home").start()
     yield server
     server.stop()
@@ -83,7 +83,7 @@ def test_student_runs_the_release_and_validates_a_solution(lab, page, shots, not
 
 
 def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
-    course = sandbox_course(tmp_path / "course", ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path / "course", ROOT, ASSIGNMENT)
     write_submission(course, ASSIGNMENT, "alice", submission_with_edits(course, ASSIGNMENT, NOTEBOOKS))
     write_submission(course, ASSIGNMENT, "bob", untouched_release(course, ASSIGNMENT, NOTEBOOKS))
     broken = course / "submitted" / "carol" / ASSIGNMENT
@@ -145,7 +145,7 @@ def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
 
 
 def test_class_report_renders_with_its_images(tmp_path, page, shots):
-    course = sandbox_course(tmp_path / "course", ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path / "course", ROOT, ASSIGNMENT)
     write_submission(course, ASSIGNMENT, "alice", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy"]))
     write_submission(course, ASSIGNMENT, "bob", untouched_release(course, ASSIGNMENT, ["1_mlp_numpy"]))
     grade(course, ASSIGNMENT, jobs=2, feedback=False, progress=False)

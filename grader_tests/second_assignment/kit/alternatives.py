@@ -1,5 +1,5 @@
 """Correct solutions written differently: each must keep full marks."""
-from gradekit.submissions import Edit
+from gradekit.authoring.submissions import Edit
 
 from .bugs import NOTEBOOK
 

@@ -1,5 +1,5 @@
 """Classic mistakes in the warm-up, each with the tests that must catch it."""
-from gradekit.submissions import Bug, Edit
+from gradekit.authoring.submissions import Bug, Edit
 
 NOTEBOOK = "warmup"
 

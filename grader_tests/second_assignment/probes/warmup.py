@@ -2,7 +2,7 @@
 import numpy as np
 
 
-@probe("test_weighted_mean")  # noqa: F821 (defined by gradekit.trusted's prelude)
+@probe("test_weighted_mean")  # noqa: F821 (defined by gradekit.plugins.trusted's prelude)
 def _(ns):
     rng = np.random.default_rng(101)
     x, w = rng.normal(size=17), rng.uniform(0, 3, size=17)

@@ -1,6 +1,6 @@
 """What the kit's generic commands and tests need to know about assignment 1, kept with the assignment.
 
-Never released (nbgrader_config.py ignores kit/). Loaded by gradekit.assignment_kit:
+Never released (nbgrader_config.py ignores kit/). Loaded by gradekit.core.assignment_kit:
 - bugs: the catalogue of classic mistakes, each with the tests that must catch it;
 - alternatives: correct solutions written differently, and draws of the free randomness (strength);
 - gallery: the submissions grader_tests grade (reference, blank, bugs, fair and tampered variants);

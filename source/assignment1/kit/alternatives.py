@@ -1,7 +1,7 @@
 """Correct solutions that differ from the reference: each must get full marks (no false failures).
 
 Each alternative is a small named edit of the reference solution, written the way another student
-could correctly solve the exercise, where a rewrite from the syntax tree (gradekit.variants) cannot
+could correctly solve the exercise, where a rewrite from the syntax tree (gradekit.authoring.variants) cannot
 express it: loops for vectorised code, another way to copy a state, another initialisation. `draw`
 gives the reference with everything the instructions leave free drawn anew, for the flake rate. The
 strength command grades them all, and grader_tests asserts that none loses a point.
@@ -9,7 +9,7 @@ strength command grades them all, and grader_tests asserts that none loses a poi
 from __future__ import annotations
 
 from .bugs import NUMPY, TORCH
-from gradekit.submissions import Edit
+from gradekit.authoring.submissions import Edit
 
 ALTERNATIVES: dict[str, list[Edit]] = {
     "relu_maximum": [Edit(NUMPY, "relu_module", "return np.where(self.mask, x, 0.0)", "return np.maximum(x, 0.0)")],

@@ -1,12 +1,12 @@
 """Catalogue of classic student mistakes, each a small named change to the reference solution.
 
-Each bug (gradekit.submissions.Bug) names the hidden/visible test cell(s) meant to catch it. grader_tests autogrades a submission
-with each bug and checks that those cells lose points while the reference keeps full marks; the README's
-demo grades two of them as sample submissions.
+Each bug (gradekit.authoring.submissions.Bug) names the hidden/visible test cell(s) meant to catch it.
+grader_tests autogrades a submission with each bug and checks that those cells lose points while the
+reference keeps full marks; the README's demo grades two of them as sample submissions.
 """
 from __future__ import annotations
 
-from gradekit.submissions import Bug, Edit
+from gradekit.authoring.submissions import Bug, Edit
 
 NUMPY = "1_mlp_numpy"
 TORCH = "2_mlp_pytorch"

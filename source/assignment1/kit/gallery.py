@@ -3,7 +3,7 @@
 A fair variant is a correct submission that differs from the reference in a way that must not cost
 points (a harmless warning, a deleted test cell that nbgrader re-inserts, another seed). A tampered
 variant edits the visible tests; nbgrader restores them, so it must still lose points. Correct solutions
-written differently (kit/alternatives.py, gradekit.variants) are graded by the strength command's
+written differently (kit/alternatives.py, gradekit.authoring.variants) are graded by the strength command's
 fairness run instead.
 """
 from __future__ import annotations
@@ -13,7 +13,8 @@ from pathlib import Path
 
 from . import ASSIGNMENT
 from .bugs import BUGS, NUMPY, bug_named
-from gradekit.submissions import Edit, grade_id, submission_with_edits, untouched_release
+from gradekit.authoring.submissions import Edit, submission_with_edits, untouched_release
+from gradekit.core.cells import grade_id
 
 
 @dataclass

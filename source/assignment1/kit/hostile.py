@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from gradekit.layout import Course
-from gradekit.submissions import grade_id, submission_with_edits, untouched_release
+from gradekit.core.layout import Course
+from gradekit.core.cells import grade_id
+from gradekit.authoring.submissions import submission_with_edits, untouched_release
 
 from . import ASSIGNMENT
 from .bugs import bug_named
@@ -135,7 +136,7 @@ def _skip(frame, event, arg):
 sys.settrace(_skip)
 ''', base="bias_grad_mean", expect="either"),
     Trick("emptied-test-cells", "edit test cells", edit_cells="empty-tests"),
-    # intake rebuilds the notebook from the release (gradekit.repair): graded, the tests back, 0 points
+    # intake rebuilds the notebook from the release (gradekit.grading.repair): graded, the tests back, 0 points
     Trick("deleted-cells-and-metadata", "delete test cells and their metadata", edit_cells="delete-tests"),
     Trick("sys-exit", "exit the process: sys.exit", "import sys\nsys.exit(0)\n"),
     Trick("os-exit", "exit the process: os._exit", "import os\nos._exit(0)\n", expect="failed"),

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from gradekit.layout import Course
-from gradekit.submissions import grade_id, submission_with_edits, untouched_release
+from gradekit.core.layout import Course
+from gradekit.core.cells import grade_id
+from gradekit.authoring.submissions import submission_with_edits, untouched_release
 
 from . import ASSIGNMENT
 from .bugs import bug_named

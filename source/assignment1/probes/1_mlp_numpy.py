@@ -7,11 +7,11 @@ the default: same keys, same shapes, finite, equal within tolerance) decides in 
 whether the graded cell keeps its points. A check compares the kernel's arrays with the reference's, or
 with what the grader computes itself from them (the accuracy of returned weights): never two numbers
 that both came from the kernel. No expected value ever enters the student's kernel. See
-gradekit/trusted.py and docs/security.md.
+gradekit/plugins/trusted.py and docs/security.md.
 
 `probe(grade_id)`, `check(grade_id)`, `batch_rng(*key)` and `batch_seed(*key)` are defined by
-gradekit/trusted.py (its PRELUDE) before this file runs, in the kernel and in the grader alike; the
-import below only tells editors and linters about them (gradekit/probe_api.py).
+gradekit/plugins/trusted.py (its PRELUDE) before this file runs, in the kernel and in the grader alike; the
+import below only tells editors and linters about them (gradekit/plugins/probe_api.py).
 """
 import numbers
 from typing import TYPE_CHECKING
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from gradekit.probe_api import batch_rng, check, probe
+    from gradekit.plugins.probe_api import batch_rng, check, probe
 
 
 

@@ -6,15 +6,15 @@ reference's results. Parameters are copied into every nn.Linear in order, so eve
 gives the same numbers whatever its module names.
 
 `probe(grade_id)`, `check(grade_id)`, `batch_rng(*key)` and `batch_seed(*key)` are defined by
-gradekit/trusted.py (its PRELUDE) before this file runs, in the kernel and in the grader alike; the
-import below only tells editors and linters about them (gradekit/probe_api.py).
+gradekit/plugins/trusted.py (its PRELUDE) before this file runs, in the kernel and in the grader alike; the
+import below only tells editors and linters about them (gradekit/plugins/probe_api.py).
 """
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from gradekit.probe_api import batch_rng, batch_seed, check, probe
+    from gradekit.plugins.probe_api import batch_rng, batch_seed, check, probe
 
 # Outputs computed in float32: rounding differs between CPUs and PyTorch builds by about 1e-7 relative
 # (measured 2026-11-27: the CPU reference against a GPU machine's CPU failed 1e-6); bugs change them by O(1).

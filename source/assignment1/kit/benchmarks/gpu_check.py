@@ -51,7 +51,7 @@ def trusted_verdicts(namespace) -> dict:
     import numpy as np
 
     sys.path.insert(0, str(ROOT))  # a bare GPU machine may have the checkout but not the kit installed
-    from gradekit.trusted import ERROR_KEY, judge, load_arrays, load_checks
+    from gradekit.plugins.trusted import ERROR_KEY, judge, load_arrays, load_checks
 
     module = load_checks(FOLDER / "probes" / f"{NOTEBOOK}.py")
     student = {}

@@ -39,7 +39,7 @@ def main() -> int:
     import torch
 
     import comparison as C
-    from gradekit.reference import load_reference
+    from gradekit.authoring.reference import load_reference
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=FOLDER / "gpu_reference.json")

@@ -1,0 +1,57 @@
+"""Settings of the batch command, read from the course's nbgrader_config.py like nbgrader's own.
+
+`c.BatchGrading.timeout = 900` in nbgrader_config.py; `gradekit config` lists every setting
+with its help and default. Command-line flags override the file for one run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets import Float, Integer, TraitError, validate
+from traitlets.config import Configurable
+
+from gradekit.core.layout import Course
+
+
+class BatchGrading(Configurable):
+    timeout = Float(600.0, help="Wall seconds for all notebooks of one submission and its feedback; a "
+                                "submission still running then fails with reason 'timeout'.").tag(config=True)
+    memory_limit_mb = Integer(4096, help="Resident memory (MB) of one submission's grading process and its "
+                                         "kernels together; over it, the submission fails with reason "
+                                         "'memory'.").tag(config=True)
+    jobs = Integer(0, help="Submissions graded at once on this machine; 0: one per core. Each gets "
+                           "cores / jobs BLAS threads.").tag(config=True)
+    disk_limit_mb = Integer(1024, help="What the kernels of one submission may write into their working copy "
+                                       "(MB, or a thousand files per MB); over it, the submission fails with "
+                                       "reason 'disk'.").tag(config=True)
+
+    @validate("timeout", "memory_limit_mb", "jobs", "disk_limit_mb")
+    def _not_negative(self, proposal):
+        if proposal["value"] < 0 or (proposal["trait"].name != "jobs" and proposal["value"] == 0):
+            raise TraitError(f"BatchGrading.{proposal['trait'].name} must be positive, got {proposal['value']!r}")
+        return proposal["value"]
+
+
+@dataclass
+class Limits:
+    """What one submission may use (the values a worker process is supervised with)."""
+    timeout: float = BatchGrading.timeout.default_value
+    memory_mb: int = BatchGrading.memory_limit_mb.default_value
+    disk_mb: int = BatchGrading.disk_limit_mb.default_value
+
+    @classmethod
+    def from_config(cls, course: Path, timeout=None, memory_mb=None) -> "Limits":
+        settings = batch_settings(course)
+        return cls(timeout=float(timeout or settings.timeout), memory_mb=int(memory_mb or settings.memory_limit_mb),
+                   disk_mb=int(settings.disk_limit_mb))
+
+
+def batch_settings(course: Path) -> BatchGrading:
+    """The course's BatchGrading settings (TraitError, naming the setting, when one is invalid)."""
+    return BatchGrading(config=Course(course).config)
+
+
+def describe() -> str:
+    """Every setting, its help and default, as `--help-all` lists nbgrader's."""
+    return BatchGrading.class_get_help()
