@@ -347,3 +347,24 @@ def fairness_markdown(report) -> list[str]:
     lines += [f"- `{d['submission']}` {d['test']}: the notebook's test {d['notebook_test']}, the re-check "
               f"{d['recheck']}" for d in report["disagreements"]]
     return lines
+
+
+def summary_table(report: dict, assignment: str) -> str:
+    """The command's summary: kill, false-fail and flake rates per notebook and overall, then the counts."""
+    overall, fair = report["summary"]["all"], report["fairness"]
+    pct = lambda g: "n/a" if g["rate"] is None else f"{100 * g['rate']:.1f}% of {g['graded']}"  # noqa: E731 (a table cell)
+    lines = [f"{'':16s}{'kill rate':>22s}{'false-fail rate':>22s}{'flake rate':>22s}"]
+    for key in sorted(k for k in report["summary"] if k != "all" and ":" not in k) + ["all"]:
+        g = report["summary"][key]
+        fails = pct(fair["per_notebook"][key] if key != "all" else fair["false_fails"]) if fair else "-"
+        flakes = pct(fair["flakes_per_notebook"][key] if key != "all" else fair["flakes"]) if fair else "-"
+        lines.append(f"{key:16s}{100 * (g['kill_rate'] or 0):>14.1f}% of {g['total'] - g['equivalent']:<3d}"
+                     f"{fails:>22s}{flakes:>22s}")
+    # on correct work any disagreement, on a mutant a gap (a test caught what the re-check missed), is a defect
+    defects = [d for d in report["disagreements"] if d["correct"] or d["kind"] == "gap"]
+    stricter = len(report["disagreements"]) - len(defects)
+    lines.append(f"{overall['killed']} mutants killed, {overall['survived']} survived, {overall['equivalent']} "
+                 f"equivalent; {len(defects)} test/re-check disagreements ({stricter} cells of mutants where the "
+                 f"re-check was the stricter judge); {report['seconds']:.0f} s; "
+                 f"report in grading/{assignment}/strength/strength.md")
+    return "\n".join(lines)

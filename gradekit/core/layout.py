@@ -171,13 +171,15 @@ class Course:
         return sorted({p.parent.name for p in base.glob("*/*.ipynb")})
 
     def pick(self, given: str | None) -> str:
-        """The assignment named, or the course's only one; SystemExit with what there is otherwise."""
+        """The assignment named, or the course's only one; a GradekitError with what there is otherwise."""
         found = self.assignments()
         if given in found or (given is None and len(found) == 1):
             return given or found[0]
         there = f"there: {', '.join(found) or 'none'}"
-        raise SystemExit(f"error: no assignment {given!r} in {self.root / 'source'} ({there})" if given
-                         else f"error: name the assignment ({there})")
+        from gradekit.core.errors import GradekitError
+
+        raise GradekitError(f"no assignment {given!r} in {self.root / 'source'} ({there})" if given
+                            else f"the course has several assignments ({there})", "name the assignment")
 
     def notebooks(self, assignment: str) -> list[str]:
         return sorted(p.stem for p in self.source(assignment).glob("*.ipynb"))

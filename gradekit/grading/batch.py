@@ -6,6 +6,7 @@ turning each worker's reply and the autograded notebooks' findings (gradekit.plu
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ from gradekit.core.nbgrader_run import run_nbgrader
 from gradekit.records.export import write_export
 from gradekit.plugins.findings import NotebookFindings
 from gradekit.grading.intake import discard
+from gradekit.core.errors import GradekitError
 from gradekit.core.layout import Course
 from gradekit.records.report import write_report
 from gradekit.records.results import Result, ResultStore, Status, apply_scores, read_grades, submission_sha
@@ -142,9 +144,9 @@ def require_registered(course: Path, assignment: str) -> None:
             return
         except MissingEntry:
             pass
-    raise SystemExit(f"error: the gradebook ({url}) has no assignment {assignment!r}: run "
-                     f"`gradekit generate {assignment}` (nbgrader generate_assignment) in {course} "
-                     "first, then grade again")
+    raise GradekitError(f"the gradebook ({url}) has no assignment {assignment!r}",
+                        f"run `gradekit generate {assignment}` (nbgrader generate_assignment) in {course} first, "
+                        "then grade again")
 
 
 def collect_zip(course: Path, assignment: str, zip_file: Path, times_file: Path | None = None) -> None:
@@ -159,7 +161,7 @@ def collect_zip(course: Path, assignment: str, zip_file: Path, times_file: Path 
         try:
             read_times(Path(times_file))
         except (OSError, ValueError) as err:
-            raise SystemExit(f"error: --times: {err}")
+            raise GradekitError(f"--times: {err}")
         shutil.copy(times_file, archive / TIMES_FILE)
     shutil.copy(zip_file, archive / Path(zip_file).name)
     run_nbgrader(course, "zip_collect", assignment, "--force")
@@ -173,7 +175,8 @@ def prepare_trusted_references(course: Path, assignment: str, seed: int | None =
     source/ and compute the reference results of the trusted re-check before grading starts, so that no
     submission's time limit pays for them. A drawn seed on which the reference fails its own checks is
     redrawn; returns the seed."""
-    for attempt in range(SEED_ATTEMPTS if seed is None else 1):
+    attempts = SEED_ATTEMPTS if seed is None else 1
+    for attempt in itertools.count(1):  # returns, or raises at the last attempt
         chosen = trusted.new_seed(course, assignment, seed)
         snap = trusted.snapshot(course, assignment)
         try:
@@ -185,11 +188,10 @@ def prepare_trusted_references(course: Path, assignment: str, seed: int | None =
                           f"({time.perf_counter() - t0:.1f} s)", file=out)
             return chosen
         except trusted.ProbeError as err:
-            if "does not fit" in str(err) or seed is not None or attempt == SEED_ATTEMPTS - 1:
-                raise SystemExit(f"error: {err}")
+            if "does not fit" in str(err) or attempt == attempts:
+                raise GradekitError(str(err)) from None
             print(f"trusted re-check: the reference fails a check with one seed ({err}); drawing another",
                   file=out)
-    raise AssertionError("unreachable")
 
 
 def status_line(r: Result) -> str:
@@ -217,7 +219,8 @@ def grade(course: Path, assignment: str, students=None, jobs=None, limits: Limit
     selected = list(students) if students else available
     unknown = sorted(set(selected) - set(available))
     if unknown:
-        raise SystemExit(f"no submission in submitted/<student>/{assignment}/ for: {', '.join(unknown)}")
+        raise GradekitError(f"no submission in submitted/<student>/{assignment}/ for: {', '.join(unknown)}",
+                            "check the names against submitted/, or collect the submissions first")
 
     require_registered(course, assignment)
     store = ResultStore(course, assignment)
