@@ -45,6 +45,8 @@ import numpy as _np
 PROBES, CHECKS = {{}}, {{}}
 SEED = {seed}
 def _register(table, grade_id):
+    if grade_id in table:
+        raise ValueError(f"a second probe or check for {{grade_id!r}}")
     def register(fn):
         table[grade_id] = fn
         return fn
@@ -66,6 +68,18 @@ class ProbeError(RuntimeError):
 
 def probe_path(course: Path, assignment: str, notebook: str) -> Path:
     return Course(course).probes(assignment) / f"{notebook}.py"
+
+
+SHARED_PROBES = "shared.py"  # helpers for every probe file of an assignment (probes/shared.py), optional
+
+
+def probe_source(probe_file: Path) -> str:
+    """A probe file as it runs, in the kernel and in the grader: the assignment's shared helpers (if any)
+    first, then the file itself."""
+    probe_file = Path(probe_file)
+    shared = probe_file.parent / SHARED_PROBES
+    head = f"# ---- {SHARED_PROBES}\n{shared.read_text()}\n# ---- {probe_file.name}\n" if shared.is_file() else ""
+    return head + probe_file.read_text()
 
 
 def prelude(seed: int) -> str:
@@ -143,7 +157,7 @@ def snapshot(course: Path, assignment: str) -> Path:
 # Probes in the kernel
 # ------------------------------------------------------------------------------------------------
 
-def probe_cell(probe_source: str, seed: int):
+def probe_cell(source: str, seed: int):
     """The cell appended to a notebook to run its probes in the kernel (removed again before saving). Its
     one output carries the arrays; the grader reads nothing else of it."""
     code = f"""\
@@ -151,7 +165,7 @@ def __gradekit_probes():
     import base64, io, numpy
     from IPython.display import display
     probes = {{"__name__": "gradekit_probes"}}
-    exec(compile({prelude(seed) + probe_source!r}, "<gradekit probes>", "exec"), probes)
+    exec(compile({prelude(seed) + source!r}, "<gradekit probes>", "exec"), probes)
     arrays = {{}}
     for grade_id, probe in probes["PROBES"].items():
         try:
@@ -216,7 +230,7 @@ def load_checks(probe_file: Path, seed: int = 0):
     """The probe module loaded in the grader's process, for its CHECKS."""
     module = types.ModuleType(f"gradekit_probes_{Path(probe_file).stem}")
     module.__file__ = str(probe_file)
-    exec(compile(prelude(seed) + Path(probe_file).read_text(), str(probe_file), "exec"), module.__dict__)
+    exec(compile(prelude(seed) + probe_source(probe_file), str(probe_file), "exec"), module.__dict__)
     return module
 
 
@@ -338,7 +352,7 @@ def _run_reference(layout: Course, assignment: str, snap: Path, notebook: str, s
         for entry in snap.iterdir():
             if entry.is_file() and entry.suffix != ".ipynb":
                 shutil.copyfile(entry, work / entry.name)
-        nb.cells.extend(probe_cell(probes.read_text(), seed) for seed in seeds)
+        nb.cells.extend(probe_cell(probe_source(probes), seed) for seed in seeds)
         # the kernel's own chatter stays out of the TA's terminal; a failing probe is reported below
         NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SandboxedKernelManager,
                        config=layout.config, resources={"metadata": {"path": str(work)}}).execute(

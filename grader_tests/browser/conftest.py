@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chromium import Shots, missing
+from grader_tests.chromium import Shots, missing
 
 
 def pytest_collection_modifyitems(items):

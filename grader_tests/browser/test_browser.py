@@ -18,7 +18,7 @@ from gradekit.core.layout import Course
 from gradekit.records.export import write_export
 from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 
-from assignment1_kit import ASSIGNMENT, ROOT
+from grader_tests.helpers import COURSE, ASSIGNMENT
 
 from .lab_server import LabServer
 
@@ -51,7 +51,7 @@ def open_notebook(page, server, path):
 
 @pytest.fixture
 def lab(tmp_path):
-    course = course_copy(tmp_path / "course", ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path / "course", COURSE, ASSIGNMENT)
     server = LabServer(course, tmp_path / "home").start()
     yield server
     server.stop()
@@ -83,7 +83,7 @@ def test_student_runs_the_release_and_validates_a_solution(lab, page, shots, not
 
 
 def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
-    course = course_copy(tmp_path / "course", ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path / "course", COURSE, ASSIGNMENT)
     write_submission(course, ASSIGNMENT, "alice", submission_with_edits(course, ASSIGNMENT, NOTEBOOKS))
     write_submission(course, ASSIGNMENT, "bob", untouched_release(course, ASSIGNMENT, NOTEBOOKS))
     broken = course / "submitted" / "carol" / ASSIGNMENT
@@ -145,7 +145,7 @@ def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
 
 
 def test_class_report_renders_with_its_images(tmp_path, page, shots):
-    course = course_copy(tmp_path / "course", ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path / "course", COURSE, ASSIGNMENT)
     write_submission(course, ASSIGNMENT, "alice", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy"]))
     write_submission(course, ASSIGNMENT, "bob", untouched_release(course, ASSIGNMENT, ["1_mlp_numpy"]))
     grade(course, ASSIGNMENT, jobs=2, feedback=False, progress=False)

@@ -98,7 +98,7 @@ class BoundedExecute(Execute):
         trusted.check_coverage(module, nb, notebook)
         reference = trusted.reference_arrays(course, assignment, notebook, seed)
         self.findings.verified, self.findings.probe_seed = True, seed
-        nb.cells.append(trusted.probe_cell(probes.read_text(), seed))
+        nb.cells.append(trusted.probe_cell(trusted.probe_source(probes), seed))
         self._probe_index = len(nb.cells) - 1
         try:
             nb, resources = super().preprocess(nb, resources, *args, **kwargs)

@@ -20,6 +20,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from gradekit.plugins.probe_api import batch_rng, check, probe
+    from shared import accuracy_of, recorded_forward
 
 
 
@@ -92,12 +93,7 @@ def _stack(arrays, prefix):
 
 def _logits(arrays, x, prefix=""):
     """Forward pass of the specified architecture (Linear, ReLU, ..., Linear) with recorded weights."""
-    ws, bs = _stack(arrays, prefix)
-    for i, (w, b) in enumerate(zip(ws, bs)):
-        x = x @ w + b
-        if i < len(ws) - 1:
-            x = np.maximum(x, 0)
-    return x
+    return recorded_forward(*_stack(arrays, prefix), x)
 
 
 def _mean_loss(arrays, x, y, prefix=""):
@@ -108,7 +104,7 @@ def _mean_loss(arrays, x, y, prefix=""):
 
 
 def _accuracy(arrays, x, y, prefix=""):
-    return float(np.mean(np.argmax(_logits(arrays, x, prefix), axis=1) == y))
+    return accuracy_of(_logits(arrays, x, prefix), y)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -116,7 +112,7 @@ def _accuracy(arrays, x, y, prefix=""):
 # ------------------------------------------------------------------------------------------------
 
 @probe("test_standardize")
-def _(ns):
+def probe_standardize(ns):
     rng = batch_rng(1011)
     tr = rng.normal(2.0, 3.0, size=(23, 6))
     tr[:, 2] = -4.0
@@ -127,7 +123,7 @@ def _(ns):
 
 
 @probe("test_linear_init")
-def _(ns):
+def probe_linear_init(ns):
     out = {}
     for d_in, d_out in [(800, 9), (17, 300)]:
         layer = ns["LinearModule"](d_in, d_out, np.random.default_rng(d_in + 5))
@@ -138,7 +134,7 @@ def _(ns):
 
 
 @check("test_linear_init")
-def _(got, ref):
+def check_linear_init(got, ref):
     for d_in, d_out in [(800, 9), (17, 300)]:
         w, b = got[f"weight_{d_in}"], got[f"bias_{d_in}"]
         if w.shape != (d_in, d_out) or b.shape != (d_out,):
@@ -153,7 +149,7 @@ def _(got, ref):
 
 
 @probe("test_linear_forward")
-def _(ns):
+def probe_linear_forward(ns):
     rng, out = batch_rng(1021), {}
     for i, (n, d_in, d_out) in enumerate([(6, 4, 9), (1, 7, 3)]):
         layer, x = _linear(ns, d_in, d_out, rng), rng.normal(size=(n, d_in))
@@ -162,7 +158,7 @@ def _(ns):
 
 
 @probe("test_linear_backward")
-def _(ns):
+def probe_linear_backward(ns):
     rng, out = batch_rng(1031), {}
     for i, (n, d_in, d_out) in enumerate([(5, 8, 3), (1, 2, 6)]):
         layer, x, d = _linear(ns, d_in, d_out, rng), rng.normal(size=(n, d_in)), rng.normal(size=(n, d_out))
@@ -181,7 +177,7 @@ def _forward_matches(got, ref, keys, what):
 
 
 @check("test_linear_backward")
-def _(got, ref):
+def check_linear_backward(got, ref):
     failed = _forward_matches(got, ref, ["0y", "1y"], "forward pass")
     if failed:
         return failed
@@ -189,7 +185,7 @@ def _(got, ref):
 
 
 @probe("test_linear_backward_state")
-def _(ns):
+def probe_linear_backward_state(ns):
     rng = batch_rng(1041)
     layer = _linear(ns, 4, 6, rng)
     x, d, x2, d2 = (rng.normal(size=s) for s in ((7, 4), (7, 6), (2, 4), (2, 6)))
@@ -208,7 +204,7 @@ def _(ns):
 
 
 @check("test_linear_backward_state")
-def _(got, ref):
+def check_linear_backward_state(got, ref):
     # judged on the weight gradient against the reference's (a wrong bias formula is the other tests' job)
     first, third = got["dW_first"], got["dW_third"]
     if (first.shape != ref["dW_first"].shape or third.shape != first.shape
@@ -224,7 +220,7 @@ def _(got, ref):
 
 
 @probe("test_relu")
-def _(ns):
+def probe_relu(ns):
     rng = batch_rng(1051)
     x, d = rng.normal(size=(3, 11)), rng.normal(size=(3, 11))
     relu = ns["ReLUModule"]()
@@ -235,7 +231,7 @@ def _(ns):
 
 
 @check("test_relu")
-def _(got, ref):
+def check_relu(got, ref):
     if got["y"].shape != ref["y"].shape or not np.allclose(got["y"], ref["y"], rtol=1e-12, atol=1e-12):
         return "relu forward"
     if not np.array_equal(got["x_after"], ref["x_after"]):
@@ -244,7 +240,7 @@ def _(got, ref):
 
 
 @probe("test_relu_no_mutation")
-def _(ns):
+def probe_relu_no_mutation(ns):
     rng = batch_rng(1052)
     x, d = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
     relu = ns["ReLUModule"]()
@@ -254,19 +250,19 @@ def _(ns):
 
 
 @probe("test_softmax_forward")
-def _(ns):
+def probe_softmax_forward(ns):
     z = batch_rng(1061).normal(scale=4.0, size=(6, 3))
     return {"s": ns["SoftMaxModule"]().forward(z), "z_after": z}
 
 
 @probe("test_softmax_stability")
-def _(ns):
+def probe_softmax_stability(ns):
     z = np.array([[-800.0, 790.0, 800.0], [3.0, 2.0, 1.0], [-1e4, -1e4 + 2, -1e4 + 1]])
     return {"s": ns["SoftMaxModule"]().forward(z)}
 
 
 @probe("test_softmax_backward")
-def _(ns):
+def probe_softmax_backward(ns):
     rng = batch_rng(1071)
     z, d = rng.normal(size=(5, 4)), rng.normal(size=(5, 4))
     softmax = ns["SoftMaxModule"]()
@@ -275,21 +271,21 @@ def _(ns):
 
 
 @check("test_softmax_backward")
-def _(got, ref):
+def check_softmax_backward(got, ref):
     if not np.array_equal(got["d_after"], ref["d_after"]):
         return "softmax backward modified dout in place"
     return _gradient_check(got, ref)
 
 
 @probe("test_cross_entropy")
-def _(ns):
+def probe_cross_entropy(ns):
     rng = batch_rng(1081)
     p, y = _probabilities(rng, 8, 5), rng.integers(0, 5, size=8)
     return {"loss": ns["CrossEntropyModule"]().forward(p, y), "p_after": p}
 
 
 @probe("test_cross_entropy_backward")
-def _(ns):
+def probe_cross_entropy_backward(ns):
     rng = batch_rng(1091)
     p, y = _probabilities(rng, 6, 7, low=0.1), rng.integers(0, 7, size=6)
     ce = ns["CrossEntropyModule"]()
@@ -297,12 +293,12 @@ def _(ns):
 
 
 @check("test_cross_entropy_backward")
-def _(got, ref):
+def check_cross_entropy_backward(got, ref):
     return _forward_matches(got, ref, ["loss"], "loss (forward)") or _gradient_check(got, ref)
 
 
 @probe("test_cross_entropy_stability")
-def _(ns):
+def probe_cross_entropy_stability(ns):
     p, y = np.array([[0.0, 1.0], [0.3, 0.7], [1.0, 0.0]]), np.array([0, 1, 1])
     ce = ns["CrossEntropyModule"]()
     tiny = ce.forward(np.array([[0.0, 1e-320, 1.0], [1e-300, 1.0, 0.0]]), np.array([1, 0]))
@@ -310,7 +306,7 @@ def _(ns):
 
 
 @check("test_cross_entropy_stability")
-def _(got, ref):
+def check_cross_entropy_stability(got, ref):
     if got["loss"].shape != () or got["dp"].shape != (3, 2):
         return "the loss is a scalar and the gradient has the shape of P"
     if not (np.isfinite(got["loss"]) and np.all(np.isfinite(got["dp"])) and np.isfinite(got["loss_below_eps"])):
@@ -321,7 +317,7 @@ def _(got, ref):
 
 
 @probe("test_softmax_cross_entropy")
-def _(ns):
+def probe_softmax_cross_entropy(ns):
     rng = batch_rng(1101)
     z, y = rng.normal(scale=2.0, size=(7, 5)), rng.integers(0, 5, size=7)
     big, y_big = np.array([[900.0, -900.0, 0.0], [5.0, 2000.0, 1990.0]]), np.array([1, 2])
@@ -331,7 +327,7 @@ def _(ns):
 
 
 @probe("test_mlp_structure")
-def _(ns):
+def probe_mlp_structure(ns):
     out = {}
     for i, (d, hidden, c) in enumerate([(6, [], 5), (4, [7, 3], 2)]):
         model = ns["MLP"](d, hidden, c, np.random.default_rng(0))
@@ -355,7 +351,7 @@ def _(ns):
 
 
 @check("test_mlp_structure")
-def _(got, ref):
+def check_mlp_structure(got, ref):
     for i in range(2):
         if got[f"shapes{i}"].shape != ref[f"shapes{i}"].shape or np.any(got[f"shapes{i}"] != ref[f"shapes{i}"]):
             return "one LinearModule per consecutive pair of sizes"
@@ -371,7 +367,7 @@ def _(got, ref):
 
 
 @probe("test_mlp_gradients")
-def _(ns):
+def probe_mlp_gradients(ns):
     rng, out = batch_rng(1121), {}
     for i, (n, d, hidden, c) in enumerate([(5, 3, [4], 6), (3, 6, [5, 2], 4), (2, 4, [], 3)]):
         model = _mlp(ns, d, hidden, c, rng)
@@ -384,13 +380,13 @@ def _(ns):
 
 
 @check("test_mlp_gradients")
-def _(got, ref):
+def check_mlp_gradients(got, ref):
     return (_forward_matches(got, ref, ["0logits", "1logits", "2logits"], "forward pass")
             or _gradient_check(got, ref, "0") or _gradient_check(got, ref, "1") or _gradient_check(got, ref, "2"))
 
 
 @probe("test_sgd_step")
-def _(ns):
+def probe_sgd_step(ns):
     import types
 
     rng = batch_rng(1131)
@@ -407,7 +403,7 @@ def _(ns):
 
 
 @probe("test_accuracy")
-def _(ns):
+def probe_accuracy(ns):
     rng = batch_rng(1141)
     scores = rng.normal(size=(11, 4))
     return {"acc": ns["accuracy"](scores, rng.integers(0, 4, size=11))}
@@ -420,7 +416,7 @@ def _set_like_the_notebook(model, rng):
 
 
 @probe("test_train")
-def _(ns):
+def probe_train(ns):
     # the visible test's run, judged here as there: the training loss goes down over 5 epochs
     rng = np.random.default_rng(6)
     x_small, y_small = rng.normal(size=(50, 4)), rng.integers(0, 3, size=50)
@@ -454,7 +450,7 @@ def _(ns):
 
 
 @check("test_train")
-def _(got, ref):
+def check_train(got, ref):
     x, y = _small_problem(1151)
     if not got["numbers"]:
         return "the history must hold numbers (float or a NumPy scalar), not arrays"
@@ -496,7 +492,7 @@ def _random_labels():
 
 
 @probe("test_overfit_small")
-def _(ns):
+def probe_overfit_small(ns):
     x, y = _random_labels()
     model = ns["MLP"](10, [64], 5, np.random.default_rng(82))
     softmax, ce = ns["SoftMaxModule"](), ns["CrossEntropyModule"]()
@@ -508,7 +504,7 @@ def _(ns):
 
 
 @check("test_overfit_small")
-def _(got, ref):
+def check_overfit_small(got, ref):
     x, y = _random_labels()
     if not _accuracy(got, x, y) == 1.0:
         return "the MLP could not memorise 50 samples with random labels"
@@ -516,7 +512,7 @@ def _(got, ref):
 
 
 @probe("test_final_accuracy")
-def _(ns):
+def probe_final_accuracy(ns):
     from mlp_utils import DATASET, load_split
 
     x_tr, _, _, _, x_te, y_te = load_split(seed=0)
@@ -527,7 +523,7 @@ def _(ns):
 
 
 @check("test_final_accuracy")
-def _(got, ref):
+def check_final_accuracy(got, ref):
     threshold = float(ref["threshold"])
     if _accuracy(got, ref["x_test"], ref["y_test"]) < threshold:
         return f"the trained model's test accuracy is below {threshold}"

@@ -15,6 +15,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from gradekit.plugins.probe_api import batch_rng, batch_seed, check, probe
+    from shared import accuracy_of, recorded_forward
 
 # Outputs computed in float32: rounding differs between CPUs and PyTorch builds by about 1e-7 relative
 # (measured 2026-11-27: the CPU reference against a GPU machine's CPU failed 1e-6); bugs change them by O(1).
@@ -81,19 +82,15 @@ def _loader(key, n=30, d=5, c=3, batch_size=7):
 def _logits(arrays, x, prefix=""):
     """Forward pass of the specified architecture with recorded weights (PyTorch's (out, in) layout)."""
     ws = [arrays[f"{prefix}W{i}"] for i in range(99) if f"{prefix}W{i}" in arrays]
-    for i, w in enumerate(ws):
-        x = x @ w.T + arrays[f"{prefix}b{i}"]
-        if i < len(ws) - 1:
-            x = np.maximum(x, 0)
-    return x
+    return recorded_forward([w.T for w in ws], [arrays[f"{prefix}b{i}"] for i in range(len(ws))], x)
 
 
 def _accuracy(arrays, x, y, prefix=""):
-    return float(np.mean(np.argmax(_logits(arrays, x, prefix), axis=1) == y))
+    return accuracy_of(_logits(arrays, x, prefix), y)
 
 
 @probe("test_make_loaders")
-def _(ns):
+def probe_make_loaders(ns):
     rng = batch_rng(2011)
     xs = [rng.normal(size=(n, 3)) for n in (17, 6, 5)]
     ys = [rng.integers(0, 4, size=n) for n in (17, 6, 5)]
@@ -111,7 +108,7 @@ def _(ns):
 
 
 @check("test_make_loaders")
-def _(got, ref):
+def check_make_loaders(got, ref):
     x = got["a_train_x"]
     if x.dtype != np.float32 or got["a_train_y"].dtype != np.int64 or got["val_y"].dtype != np.int64:
         return "inputs must be float32 and labels int64"
@@ -128,7 +125,7 @@ def _(got, ref):
 
 
 @probe("test_mlp_structure")
-def _(ns):
+def probe_mlp_structure(ns):
     import torch
 
     out = {}
@@ -143,7 +140,7 @@ def _(ns):
 
 
 @probe("test_mlp_returns_logits")
-def _(ns):
+def probe_mlp_returns_logits(ns):
     import torch
 
     out = {}
@@ -166,7 +163,7 @@ def _(ns):
 
 
 @check("test_mlp_returns_logits")
-def _(got, ref):
+def check_mlp_returns_logits(got, ref):
     for key in ref:
         logits = got[key]
         if logits.shape != ref[key].shape:
@@ -177,7 +174,7 @@ def _(got, ref):
 
 
 @probe("test_load_numpy_weights")
-def _(ns):
+def probe_load_numpy_weights(ns):
     import torch
 
     rng, out = batch_rng(2041), {}
@@ -192,7 +189,7 @@ def _(ns):
 
 
 @probe("test_linear_function")
-def _(ns):
+def probe_linear_function(ns):
     import torch
 
     g = torch.Generator().manual_seed(batch_seed(2051))
@@ -206,7 +203,7 @@ def _(ns):
 
 
 @probe("test_train_one_epoch")
-def _(ns):
+def probe_train_one_epoch(ns):
     import torch
     import torch.nn as nn
 
@@ -227,7 +224,7 @@ def _(ns):
 
 
 @check("test_train_one_epoch")
-def _(got, ref):
+def check_train_one_epoch(got, ref):
     for name in ("sgd", "adam"):
         if not got[f"{name}_is_number"]:
             return "train_one_epoch must return a number (e.g. from loss.item()), not a tensor"
@@ -240,7 +237,7 @@ def _(got, ref):
 
 
 @probe("test_evaluate")
-def _(ns):
+def probe_evaluate(ns):
     import torch
     import torch.nn as nn
 
@@ -277,7 +274,7 @@ def _(ns):
 
 
 @check("test_evaluate")
-def _(got, ref):
+def check_evaluate(got, ref):
     for i in range(3):
         if not abs(float(got[f"acc{i}"]) - float(ref[f"acc{i}"])) <= 1e-6:  # nan fails too
             return ("the accuracy differs: call model.eval() and torch.no_grad(), count the correct samples "
@@ -292,7 +289,7 @@ def _(got, ref):
 
 
 @probe("test_fit")
-def _(ns):
+def probe_fit(ns):
     import torch
     import torch.nn as nn
     from torch.utils.data import DataLoader, TensorDataset
@@ -321,7 +318,7 @@ def _(ns):
 
 
 @check("test_fit")
-def _(got, ref):
+def check_fit(got, ref):
     if not np.array_equal(got["xv"], ref["xv"]) or not np.array_equal(got["yv"], ref["yv"]):
         return "fit must not change the data it is given"
     if got["val_acc"].shape != (6,) or int(got["train_loss_entries"]) != 6:
@@ -339,7 +336,7 @@ def _(got, ref):
 
 
 @probe("test_final_accuracy")
-def _(ns):
+def probe_final_accuracy(ns):
     from mlp_utils import DATASET, load_standardized
 
     _, _, _, _, x_te, y_te = load_standardized(seed=0)
@@ -348,7 +345,7 @@ def _(ns):
 
 
 @check("test_final_accuracy")
-def _(got, ref):
+def check_final_accuracy(got, ref):
     threshold = float(ref["threshold"])
     if _accuracy(got, ref["x_test"], ref["y_test"]) < threshold:
         return f"the trained model's test accuracy is below {threshold}"

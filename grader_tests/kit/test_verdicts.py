@@ -14,8 +14,8 @@ from gradekit.core.layout import Course
 from gradekit.records.results import ResultStore, read_grades
 from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 
-from assignment1_kit import ASSIGNMENT, KIT, NOTEBOOKS, ROOT
-from test_second_assignment import ASSIGNMENT as WARMUP, gradekit, warmup_course
+from grader_tests.helpers import COURSE, ASSIGNMENT, KIT, NOTEBOOKS, ROOT
+from grader_tests.helpers import WARMUP, gradekit, warmup_course
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
@@ -34,7 +34,7 @@ SWEEP_SEEDS = range(1, 121)  # fixed, so that the test fails the same way every 
 def test_the_reference_passes_its_own_checks_whatever_the_seed(notebook):
     """A check that holds only for lucky inputs would fail a batch's reference (the batch redraws) and,
     worse, honest students with some seeds; benchmarks/seed_sweep.py runs the same sweep on more seeds."""
-    failures = trusted.reference_sweep(ROOT, ASSIGNMENT, notebook, list(SWEEP_SEEDS))
+    failures = trusted.reference_sweep(COURSE, ASSIGNMENT, notebook, list(SWEEP_SEEDS))
     assert not failures, f"{len(failures)} of {len(SWEEP_SEEDS)} seeds: {dict(list(failures.items())[:3])}"
 
 
@@ -91,3 +91,15 @@ def test_forged_outputs_cannot_raise_an_unverified_score(unverified):
     grades = read_grades(course, WARMUP)
     forged = {t: v for (s, _), g in grades.items() if s == "forger" for t, v in g.autograded.items() if v[0]}
     assert not forged and float(rows["forger"]["score"]) == 0, (forged, rows["forger"])
+
+
+def test_probe_files_share_the_assignment_helpers_and_an_id_twice_is_an_error(tmp_path):
+    (tmp_path / "shared.py").write_text("def doubled(x):\n    return 2 * x\n")
+    (tmp_path / "nb.py").write_text('@probe("test_a")\ndef probe_a(ns):\n    return {"v": doubled(ns["x"])}\n')
+    module = trusted.load_checks(tmp_path / "nb.py")
+    assert module.PROBES["test_a"]({"x": 2}) == {"v": 4}  # in the grader
+    assert "def doubled" in trusted.probe_cell(trusted.probe_source(tmp_path / "nb.py"), 1).source  # in the kernel
+    (tmp_path / "nb.py").write_text('@probe("test_a")\ndef probe_a(ns):\n    return {}\n\n'
+                                    '@probe("test_a")\ndef probe_b(ns):\n    return {}\n')
+    with pytest.raises(ValueError, match="a second probe or check for 'test_a'"):
+        trusted.load_checks(tmp_path / "nb.py")

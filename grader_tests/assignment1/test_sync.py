@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 
-from assignment1_kit import ASSIGNMENT, ROOT
+from grader_tests.helpers import ASSIGNMENT, ROOT
 
 REGENERATE = "run `make generate` (gradekit generate) and commit release/ and solutions/"
 

@@ -9,7 +9,7 @@ import pytest
 from gradekit.authoring.submissions import apply_edit
 from gradekit.core.cells import grade_id, is_solution_cell
 
-from assignment1_kit import ASSIGNMENT, BUGS, NOTEBOOKS, ROOT
+from grader_tests.helpers import ASSIGNMENT, BUGS, NOTEBOOKS, ROOT
 
 
 

@@ -12,7 +12,7 @@ from gradekit.authoring.variants import cell_variants
 from gradekit.authoring.strength import EQUIVALENTS_FILE, run
 from gradekit.authoring.submissions import apply_edit
 
-from assignment1_kit import ALTERNATIVES, ROOT
+from grader_tests.helpers import ALTERNATIVES, ROOT
 
 TINY_SOLUTION = """def scale(x, k):
     \"\"\"x * k + 1 for positive k, else 1.\"\"\"

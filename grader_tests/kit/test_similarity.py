@@ -21,7 +21,7 @@ from gradekit.grading.similarity import Document, compare, released_cells, solut
 from gradekit.core.cells import is_solution_cell
 from gradekit.authoring.submissions import write_submission
 
-from assignment1_kit import ASSIGNMENT, ROOT
+from grader_tests.helpers import COURSE, ASSIGNMENT, ROOT
 
 
 def documents(students: dict) -> tuple[list[Document], dict]:
@@ -93,7 +93,7 @@ def _with_outputs(nbs: dict, seed: str, text: str) -> dict:
 
 def test_the_command_flags_copies_and_copied_numbers_and_the_report_lists_them(tmp_path, klass):
     students, copies, _ = klass
-    course = course_copy(tmp_path / "course", ROOT, ASSIGNMENT, release=False)
+    course = course_copy(tmp_path / "course", COURSE, ASSIGNMENT, release=False)
     shutil.copytree(Course(ROOT).release(ASSIGNMENT), Course(course).release(ASSIGNMENT))
     chosen = {s: nbs for s, nbs in students.items() if s.startswith("student-") or s.startswith("copy-")}
     for student, nbs in chosen.items():

@@ -16,7 +16,7 @@ import pytest
 
 from gradekit.core.nbgrader_run import nbgrader_env
 
-from assignment1_kit import ROOT
+from grader_tests.helpers import ROOT, import_file
 
 HUB = ROOT / "deploy" / "hub"
 PROXY = HUB / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -49,8 +49,7 @@ def until_ready(session, url: str, user: str, path: str, expect: int = 200):
 def test_the_laptop_demo(tmp_path):
     import requests
 
-    sys.path.insert(0, str(HUB))
-    import course_hub
+    course_hub = import_file(HUB / "course_hub.py")
 
     port = course_hub.free_port()
     proc = subprocess.Popen([sys.executable, str(HUB / "course_hub.py"), "up", "--dummy", "--root", str(tmp_path / "hub"),

@@ -17,8 +17,9 @@ from gradekit.core.nbgrader_run import nbgrader_env, course_copy
 from gradekit.core.layout import Course
 from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 
-import postgres_server  # deploy/, put on sys.path by conftest
-from assignment1_kit import ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named
+from grader_tests.helpers import COURSE, ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named, import_file
+
+postgres_server = import_file(ROOT / "deploy" / "postgres_server.py")
 
 MISSING = postgres_server.missing()
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"PostgreSQL tests need {MISSING}")
@@ -44,7 +45,7 @@ def database():
 @pytest.fixture(scope="module")
 def course(database, tmp_path_factory):
     """A sandbox course whose gradebook is the server's database (generate_assignment registered it there)."""
-    root = course_copy(tmp_path_factory.mktemp("pg") / "course", ROOT, ASSIGNMENT)
+    root = course_copy(tmp_path_factory.mktemp("pg") / "course", COURSE, ASSIGNMENT)
     assert Course(root).gradebook_url == database
     assert not (root / "gradebook.db").exists(), "nothing may fall back to the SQLite file"
     return root

@@ -13,7 +13,7 @@ import pytest
 from gradekit.core.nbgrader_run import nbgrader_env
 from gradekit.records.lms_import import FORMATS, fill
 
-from assignment1_kit import ROOT
+from grader_tests.helpers import ROOT
 
 COLUMN = "Assignment 1 (4471)"
 

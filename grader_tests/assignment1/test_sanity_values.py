@@ -14,7 +14,7 @@ import pytest
 
 from gradekit.authoring.reference import load_reference
 
-from assignment1_kit import ASSIGNMENT, ROOT
+from grader_tests.helpers import ASSIGNMENT, ROOT
 
 SEEDS = [0, 1, 2, 3, 4, 42]  # 42: the notebooks' own SEED
 

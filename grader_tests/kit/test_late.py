@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import datetime
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -18,7 +17,7 @@ from gradekit.plugins.late_policy import PercentPerDay
 from gradekit.plugins.zip_collector import MARKER_ONLY
 from gradekit.authoring.submissions import submission_with_edits, write_submission
 
-from test_second_assignment import ASSIGNMENT, gradekit, warmup_course
+from grader_tests.helpers import COURSE, ROOT, WARMUP as ASSIGNMENT, gradekit, warmup_course
 
 
 def test_policy_grace_per_started_day_and_cap():
@@ -136,9 +135,9 @@ def late_with_manual_points(tmp_path_factory):
     days late by carol, autograded; then the TA enters the written answer's points, as formgrader does."""
     from gradekit.core.nbgrader_run import course_copy
 
-    from assignment1_kit import NOTEBOOKS, ROOT
+    from grader_tests.helpers import NOTEBOOKS
 
-    course = course_copy(tmp_path_factory.mktemp("late-manual"), ROOT, "assignment1")
+    course = course_copy(tmp_path_factory.mktemp("late-manual"), COURSE, "assignment1")
     for student, stamp in (("bob", "2026-12-03 05:59:00.000000 UTC"), ("carol", "2026-12-31 12:00:00.000000 UTC")):
         folder = write_submission(course, "assignment1", student, submission_with_edits(course, "assignment1", NOTEBOOKS))
         (folder / "timestamp.txt").write_text(stamp)
@@ -174,7 +173,7 @@ def test_the_penalty_follows_manual_points_entered_after_autograding(late_with_m
     assert report.returncode == 0
     page = (course / "grading" / "assignment1" / "report" / "report.html").read_text()
     assert "<td>15.6</td>" in page and "<td>39</td>" in page
-    lms = gradekit(course, "lms", "assignment1", "--gradebook", str(Path(__file__).parents[1] / "docs" / "examples" /
+    lms = gradekit(course, "lms", "assignment1", "--gradebook", str(ROOT / "docs" / "examples" /
                                                                      "canvas_gradebook.csv"),
                    "--column", "Assignment 1 (12345)")
     assert lms.returncode == 0, lms.stdout + lms.stderr

@@ -24,7 +24,7 @@ from gradekit.plugins.preprocessors.hide_hidden_tests import split_hidden
 from gradekit.records.results import read_grades
 from gradekit.authoring.submissions import submission_with_edits, write_submission
 
-from assignment1_kit import ASSIGNMENT, KIT, ROOT
+from grader_tests.helpers import COURSE, ASSIGNMENT, KIT
 
 RT = KIT.redteam
 ATTACKS = RT.ATTACKS
@@ -63,7 +63,7 @@ def _instructor_lines(course) -> set[str]:
 
 @pytest.fixture(scope="module")
 def redteam(tmp_path_factory):
-    course = course_copy(tmp_path_factory.mktemp("redteam"), ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path_factory.mktemp("redteam"), COURSE, ASSIGNMENT)
     write_submission(course, ASSIGNMENT, "victim", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy", "2_mlp_pytorch"]))
     # the victim's name starts like an attacker's: cleaning up after one must never touch another
     write_submission(course, ASSIGNMENT, "a-fill-the-disk-victim", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy"]))

@@ -8,7 +8,7 @@ import nbformat
 
 from gradekit.core.cells import is_solution_cell
 
-from assignment1_kit import ASSIGNMENT
+from grader_tests.helpers import ASSIGNMENT
 
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
 

@@ -16,7 +16,7 @@ from gradekit.core.layout import Course
 from gradekit.records.results import ResultStore
 from gradekit.authoring.submissions import solved_notebook
 
-from assignment1_kit import ASSIGNMENT, ROOT
+from grader_tests.helpers import COURSE, ASSIGNMENT
 
 NOTEBOOK = "1_mlp_numpy"
 UNDAMAGED = Damage("none", "", lambda nb: nb)
@@ -32,7 +32,7 @@ def outcome(row, full: float) -> str:
 
 @pytest.fixture(scope="module")
 def damage(tmp_path_factory):
-    course = course_copy(tmp_path_factory.mktemp("damage"), ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path_factory.mktemp("damage"), COURSE, ASSIGNMENT)
     reference = solved_notebook(course, ASSIGNMENT, NOTEBOOK)
     for kind in [None] + DAMAGES:
         student = f"d-{kind.name}" if kind else "undamaged"

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sys
 
 import numpy as np
 import pytest
 
 from gradekit.authoring.reference import load_reference
 
-from assignment1_kit import ASSIGNMENT, ROOT
+from grader_tests.helpers import ASSIGNMENT, ROOT, import_file
 
-sys.path.insert(0, str(ROOT / "source" / ASSIGNMENT))
-import comparison as C  # noqa: E402
+C = import_file(ROOT / "source" / ASSIGNMENT / "comparison.py")
 
 SEEDS = (0, 1, 2)
 EPOCHS = 4

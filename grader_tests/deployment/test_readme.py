@@ -8,7 +8,7 @@ import subprocess
 
 from gradekit.core.nbgrader_run import nbgrader_env
 
-from assignment1_kit import ROOT
+from grader_tests.helpers import ROOT
 
 MARKER = "<!-- ta-steps"
 

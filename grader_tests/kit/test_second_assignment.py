@@ -6,38 +6,18 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from gradekit.core.assignment_kit import load_kit
-from gradekit.core.nbgrader_run import nbgrader_env
 from gradekit.records.results import ResultStore
 from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 
-from assignment1_kit import ROOT
+from grader_tests.helpers import WARMUP, gradekit, warmup_course
 
-HERE = Path(__file__).parent / "second_assignment"
-ASSIGNMENT = "warmup"
-
-
-def gradekit(course: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = nbgrader_env()
-    env.pop("NBGRADER_DB_URL", None)
-    return subprocess.run([shutil.which("gradekit", path=env["PATH"]), *args], cwd=course, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def warmup_course(root: Path) -> Path:
-    """A course holding only the warm-up: its source and the kit's nbgrader_config.py, nothing else;
-    generated with `gradekit generate`."""
-    shutil.copytree(HERE, root / "source" / ASSIGNMENT, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "nbgrader_config.py", root)
-    out = gradekit(root, "generate")
-    assert out.returncode == 0, out.stdout + out.stderr
-    return root
+ASSIGNMENT = WARMUP
 
 
 @pytest.fixture(scope="module")

@@ -31,9 +31,9 @@ from gradekit.core.nbgrader_run import nbgrader_env
 from gradekit.core.cells import grade_id, is_solution_cell
 from gradekit.authoring.submissions import submission_with_edits
 
-from assignment1_kit import ASSIGNMENT, KIT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named
-import chromium
-from chromium import Shots
+from grader_tests.helpers import ASSIGNMENT, KIT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named, import_file
+from grader_tests import chromium
+from grader_tests.chromium import Shots
 
 HUB_DIR = ROOT / "deploy" / "hub"
 PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -44,7 +44,7 @@ TA_ATTACKS = ("root-in-sandbox", "environment-leak", "links-from-kernel")  # the
 
 
 def _missing() -> str | None:
-    import postgres_server
+    postgres_server = import_file(ROOT / "deploy" / "postgres_server.py")
 
     if os.geteuid() != 0:
         return "root, to create the course's accounts"
@@ -178,11 +178,10 @@ def screens(hub, browser):
 
 @pytest.fixture(scope="module")
 def hub():
-    import postgres_server
     import requests
 
-    sys.path.insert(0, str(HUB_DIR))
-    import course_hub
+    postgres_server = import_file(ROOT / "deploy" / "postgres_server.py")
+    course_hub = import_file(HUB_DIR / "course_hub.py")
 
     root = Path(tempfile.mkdtemp(prefix="gradekit-hub-"))
     root.chmod(0o755)  # the accounts (and the database server's) live below it

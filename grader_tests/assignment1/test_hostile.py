@@ -26,7 +26,7 @@ from gradekit.plugins.kernel import namespaces_available
 from gradekit.plugins.sandbox import pids_cgroup_available
 from gradekit.authoring.submissions import submission_with_edits, write_submission
 
-from assignment1_kit import (ALTERNATIVES, ASSIGNMENT, BUGS, ROOT, TRICKS, evidence, honest_twins,
+from grader_tests.helpers import (COURSE, ALTERNATIVES, ASSIGNMENT, BUGS, TRICKS, evidence, honest_twins,
                              write_hostile)
 
 TIMEOUT_S = 60  # wall time per submission: the correct one needs about 25 s here, two at a time
@@ -49,7 +49,7 @@ def _fingerprint(course):
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    course = course_copy(tmp_path_factory.mktemp("hostile"), ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path_factory.mktemp("hostile"), COURSE, ASSIGNMENT)
     write_submission(course, ASSIGNMENT, "correct", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy", "2_mlp_pytorch"]))
     for trick in GRADED_TRICKS:
         write_hostile(course, trick, f"h-{trick.name}")

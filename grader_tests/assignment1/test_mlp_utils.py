@@ -1,15 +1,13 @@
 """Unit tests of the student-visible helper module (data, gradient checking, metrics)."""
 from __future__ import annotations
 
-import sys
 
 import numpy as np
 import pytest
 
-from assignment1_kit import ROOT
+from grader_tests.helpers import ROOT, import_file
 
-sys.path.insert(0, str(ROOT / "source" / "assignment1"))  # the assignment's helper, as its notebooks import it
-import mlp_utils  # noqa: E402
+mlp_utils = import_file(ROOT / "source" / "assignment1" / "mlp_utils.py")  # the assignment's helper, as its notebooks import it
 
 
 def test_digits_split_is_stratified_deterministic_and_disjoint():

@@ -10,7 +10,7 @@ import nbformat
 from gradekit.core.nbgrader_run import nbgrader_env
 from gradekit.authoring.submissions import submission_with_edits
 
-from assignment1_kit import ASSIGNMENT, ROOT, bug_named
+from grader_tests.helpers import ASSIGNMENT, ROOT, bug_named
 
 NB = "1_mlp_numpy"
 

@@ -10,7 +10,7 @@ import pytest
 
 from gradekit.core.cells import grade_id
 
-from assignment1_kit import ASSIGNMENT, BUGS, NOTEBOOKS, gallery_submissions
+from grader_tests.helpers import ASSIGNMENT, BUGS, NOTEBOOKS, gallery_submissions
 
 
 def _grades_of(gallery, student):

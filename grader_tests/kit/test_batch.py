@@ -20,7 +20,7 @@ from gradekit.records.results import read_grades
 from gradekit.core.settings import Limits
 from gradekit.authoring.submissions import Edit, submission_with_edits, untouched_release, write_submission
 
-from assignment1_kit import ASSIGNMENT, NUMPY, ROOT, TORCH, bug_named
+from grader_tests.helpers import COURSE, ASSIGNMENT, NUMPY, ROOT, TORCH, bug_named
 
 
 def solved_with(course, notebooks, code_edits=()):
@@ -61,7 +61,7 @@ MIXED = {
 def mixed(tmp_path_factory):
     """The same mixed batch graded by serial `nbgrader autograde` (course a) and the kit (course b)."""
     root = tmp_path_factory.mktemp("batch")
-    courses = {name: course_copy(root / name, ROOT, ASSIGNMENT) for name in ("serial", "kit")}
+    courses = {name: course_copy(root / name, COURSE, ASSIGNMENT) for name in ("serial", "kit")}
     for course in courses.values():
         for student, make in MIXED.items():
             write_submission(course, ASSIGNMENT, student, make(course))
@@ -110,7 +110,7 @@ def test_feedback_and_class_report(mixed):
 
 
 def test_limits_and_a_failed_regrade(tmp_path):
-    course = course_copy(tmp_path / "limits", ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path / "limits", COURSE, ASSIGNMENT)
     hang = "    while True:\n        try:\n            time.sleep(0.01)\n        except KeyboardInterrupt:\n            pass"
     hog = "    blocks = []\n    while True:\n        blocks.append(np.ones(2**24))"
     chatty = "    for _ in range(3000):\n        print('x' * 10000)"
@@ -144,7 +144,7 @@ def _comparable(rows):
 
 
 def test_sigkill_half_way_then_resume(tmp_path):
-    killed, whole = (course_copy(tmp_path / name, ROOT, ASSIGNMENT) for name in ("killed", "whole"))
+    killed, whole = (course_copy(tmp_path / name, COURSE, ASSIGNMENT) for name in ("killed", "whole"))
     for course in (killed, whole):
         _numpy_batch(course)
     grade(whole, ASSIGNMENT, jobs=2, feedback=False, progress=False)
@@ -207,7 +207,7 @@ def test_a_kernel_whose_grader_is_already_gone_does_not_start():
 def test_dask_cluster_and_zip_input(tmp_path):
     from dask.distributed import LocalCluster
 
-    course = course_copy(tmp_path / "dask", ROOT, ASSIGNMENT)
+    course = course_copy(tmp_path / "dask", COURSE, ASSIGNMENT)
     lms = tmp_path / "lms_export.zip"
     with zipfile.ZipFile(lms, "w") as z:
         for login, nb in (("jdoe", solved_with(course, [NUMPY])[NUMPY]),
@@ -225,7 +225,7 @@ def test_dask_cluster_and_zip_input(tmp_path):
 def test_an_assignment_missing_from_the_gradebook_stops_with_what_to_run(tmp_path):
     """A fresh clone has no gradebook: grading stops before it starts, with one line saying what to run,
     instead of failing every submission with nbgrader's "see the above traceback"."""
-    course = course_copy(tmp_path / "course", ROOT, ASSIGNMENT, release=False)
+    course = course_copy(tmp_path / "course", COURSE, ASSIGNMENT, release=False)
     write_submission(course, ASSIGNMENT, "alice", untouched_release(ROOT, ASSIGNMENT, [NUMPY]))
     out = subprocess.run([sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--course", str(course)],
                          cwd=ROOT, env={k: v for k, v in nbgrader_env().items() if k != "NBGRADER_DB_URL"},

@@ -8,14 +8,14 @@ import pytest
 
 from gradekit.authoring.strength import run
 
-from assignment1_kit import ALTERNATIVES, ROOT
+from grader_tests.helpers import COURSE, ALTERNATIVES
 
 DRAWS = 20  # per notebook; the strength benchmark measures more
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    return run(ROOT, "assignment1", jobs=2, sample=10, seed=1, timeout=120, draws=DRAWS,
+    return run(COURSE, "assignment1", jobs=2, sample=10, seed=1, timeout=120, draws=DRAWS,
                out_dir=tmp_path_factory.mktemp("strength"), progress=False)
 
 

@@ -14,10 +14,9 @@ from gradekit.core.layout import Course
 from gradekit.records.results import read_grades
 from gradekit.authoring.submissions import Edit, submission_with_edits, write_submission
 
-from assignment1_kit import ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH
+from grader_tests.helpers import COURSE, ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH, import_file
 
-sys.path.insert(0, str(ROOT / "source" / ASSIGNMENT / "kit" / "benchmarks"))
-import accuracy_over_seeds as bench  # noqa: E402
+bench = import_file(ROOT / "source" / ASSIGNMENT / "kit" / "benchmarks" / "accuracy_over_seeds.py")
 
 SEEDS = range(10)
 
@@ -74,7 +73,7 @@ def test_strokes_are_reproducible_and_balanced():
 def test_switching_the_dataset_in_one_place_switches_the_grading(tmp_path):
     """The course sets DATASET = "strokes" in mlp_utils.py and nothing else: the reference gets full marks
     (hidden tests and re-check included), and a network without a hidden layer loses the accuracy test."""
-    course = course_copy(tmp_path / "course", ROOT, ASSIGNMENT, release=False)
+    course = course_copy(tmp_path / "course", COURSE, ASSIGNMENT, release=False)
     helper = Course(course).source(ASSIGNMENT) / "mlp_utils.py"
     text = helper.read_text()
     assert text.count('DATASET = DATASETS["digits"]') == 1

@@ -1,0 +1,72 @@
+"""What the tests share: the kit's own course (assignment 1 and its kit), running the command line,
+building a second course, reading grades.csv, importing a file of the course by its path."""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import shutil
+import atexit
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from gradekit.core.assignment_kit import load_kit
+from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy, nbgrader_env
+from gradekit.core.files import remove_tree
+
+ROOT = Path(__file__).resolve().parents[1]  # the kit's checkout: the course of assignment 1 (read, never written)
+ASSIGNMENT = "assignment1"
+# A copy of the course for the session, where whatever the tests compute (the trusted re-check's reference
+# results, snapshots, strength reports) is written; courses built for single tests are copied from it.
+COURSE = course_copy(Path(tempfile.mkdtemp(prefix="gradekit-tests-course-")), ROOT, ASSIGNMENT, release=False)
+atexit.register(remove_tree, COURSE)
+NOTEBOOKS = Course(ROOT).notebooks(ASSIGNMENT)
+KIT = load_kit(ROOT, ASSIGNMENT)
+
+BUGS, bug_named, NUMPY, TORCH = KIT.bugs.BUGS, KIT.bugs.bug_named, KIT.bugs.NUMPY, KIT.bugs.TORCH
+ALTERNATIVES = KIT.alternatives.ALTERNATIVES
+gallery_submissions = KIT.gallery.gallery_submissions
+TRICKS, honest_twins, write_hostile, evidence = (KIT.hostile.TRICKS, KIT.hostile.honest_twins,
+                                                 KIT.hostile.write_hostile, KIT.hostile.evidence)
+
+WARMUP = "warmup"  # a second, one-notebook assignment (grader_tests/kit/second_assignment/)
+WARMUP_SOURCE = ROOT / "grader_tests" / "kit" / "second_assignment"
+
+
+def import_file(path: Path):
+    """A course or deployment module imported from its file, under its own name (as its folder's scripts
+    import it), without putting the folder on sys.path."""
+    path = Path(path)
+    if path.stem in sys.modules and getattr(sys.modules[path.stem], "__file__", None) == str(path):
+        return sys.modules[path.stem]
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def gradekit(course: Path, *args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The `gradekit` command run in `course` as a TA would, with the course's own gradebook."""
+    env = env or nbgrader_env()
+    env.pop("NBGRADER_DB_URL", None)
+    return subprocess.run([shutil.which("gradekit", path=env["PATH"]), *args], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def warmup_course(root: Path) -> Path:
+    """A course holding only the warm-up: its source and the kit's nbgrader_config.py, nothing else;
+    generated with `gradekit generate`."""
+    shutil.copytree(WARMUP_SOURCE, root / "source" / WARMUP, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    out = gradekit(root, "generate")
+    assert out.returncode == 0, out.stdout + out.stderr
+    return root
+
+
+def grades_csv(course: Path, assignment: str = ASSIGNMENT) -> dict[str, dict]:
+    """grades.csv as {student: row}."""
+    with open(Course(course).grades_csv(assignment), newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
