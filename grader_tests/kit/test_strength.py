@@ -66,20 +66,22 @@ def test_real_notebooks_have_every_kind_of_mutant():
 def test_strength_on_a_tiny_notebook_with_equivalents(tmp_path):
     course = _tiny_course(tmp_path / "tiny")
     report = run(course, "tiny", jobs=2, timeout=60, out_dir=tmp_path / "out", progress=False)
-    by_change = {(r["operator"], r["change"].split(": ", 2)[-1]): r for r in report["mutants"]}
+    by_change = {(r.operator, r.change.split(": ", 2)[-1]): r for r in report.mutants}
     ge = by_change[("comparison operator", "`k > 0` -> `k >= 0`")]
-    assert ge["status"] == "survived" and "+    if k >= 0:" in ge["diff"]
-    assert by_change[("arithmetic operator", "`x * k + 1` -> `x * k - 1`")]["caught_by"] == ["tiny:test_scale"]
-    all_ = report["summary"]["all"]
-    assert 0 < all_["kill_rate"] < 1 and all_["equivalent"] == 0
+    assert ge.status == "survived" and "+    if k >= 0:" in ge.diff
+    assert by_change[("arithmetic operator", "`x * k + 1` -> `x * k - 1`")].caught_by == ["tiny:test_scale"]
+    all_ = report.summary["all"]
+    assert 0 < all_.kill_rate < 1 and all_.equivalent == 0
     md = (tmp_path / "out" / "strength.md").read_text()
     assert "## Survivors" in md and "k >= 0" in md and (tmp_path / "out" / "kill_rate.png").exists()
 
     (course / "source" / "tiny" / EQUIVALENTS_FILE).write_text(json.dumps(
-        {ge["id"]: {"mutant": ge["change"], "reason": "k is never 0 in this exercise"}}))
-    again = run(course, "tiny", jobs=2, timeout=60, out_dir=tmp_path / "out2", progress=False)["summary"]["all"]
-    assert again["equivalent"] == 1 and again["total"] == all_["total"]
-    assert again["kill_rate"] == again["killed"] / (again["total"] - 1) > all_["kill_rate"]
+        {ge.id: {"mutant": ge.change, "reason": "k is never 0 in this exercise"}}))
+    again = run(course, "tiny", jobs=2, timeout=60, out_dir=tmp_path / "out2", progress=False).summary["all"]
+    assert again.equivalent == 1 and again.total == all_.total
+    assert again.kill_rate == again.killed / (again.total - 1) > all_.kill_rate
+    stored = json.loads((tmp_path / "out2" / "strength.json").read_text())["summary"]["all"]
+    assert stored["kill_rate"] == again.kill_rate and stored["equivalent"] == 1  # the JSON has the rates too
 
 
 @pytest.mark.parametrize("name", sorted(ALTERNATIVES))
@@ -107,9 +109,9 @@ def test_fairness_finds_a_false_fail_on_a_tiny_notebook(tmp_path):
     course = _tiny_course(tmp_path / "tiny", solution=TINY_SOLUTION.replace("return x * k + 1", "return float(x * k + 1)"),
                           test="assert type(scale(2, 3)) is float and scale(2, 3) == 7")
     report = run(course, "tiny", jobs=2, timeout=60, sample=1, out_dir=tmp_path / "out", progress=False)
-    fair = report["fairness"]
-    assert fair["false_fails"]["failed"] == 1 and fair["per_test"]["tiny:test_scale"]["failed"] == 1, fair
-    failed = next(r for r in report["variants"] if r["lost"])
-    assert failed["family"] == "generated: float() -> np.float64()" and "np.float64(x * k + 1)" in failed["diff"]
-    assert fair["flakes"]["graded"] == 0  # no draws for a notebook the kit knows nothing random about
+    fair = report.fairness
+    assert fair.false_fails.failed == 1 and fair.per_test["tiny:test_scale"].failed == 1, fair
+    failed = next(r for r in report.variants if r.failed)
+    assert failed.family == "generated: float() -> np.float64()" and "np.float64(x * k + 1)" in failed.diff
+    assert fair.flakes.graded == 0  # no draws for a notebook the kit knows nothing random about
     assert "# Fairness" in (tmp_path / "out" / "strength.md").read_text()
