@@ -34,11 +34,17 @@ c.OverwriteCells.add_missing_cells = True
 # nbgrader scores a test cell 0 whenever it wrote anything to stderr, so a harmless library warning
 # (a deprecation notice, a font-cache message) would cost the student the cell's points. Move stderr
 # text into stdout after execution, before scores are computed; errors (exceptions) still fail the cell.
-from gradekit.plugins.preprocessors import BoundedExecute, StderrToStdout  # noqa: E402 (beside the setting it serves)
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbconvert.preprocessors.sanitize import SanitizeHTML  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
-    AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades)
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from gradekit.plugins.preprocessors import BoundedExecute, StderrToStdout  # noqa: E402 (beside the setting it serves)
 
 # nbgrader 0.9.6's default list, with Execute replaced by BoundedExecute (the kernel as the adversary: a private
 # working copy, outputs bounded and reduced to safe types, the grader's verdicts; gradekit/plugins/verdicts.py) and
@@ -61,7 +67,13 @@ c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name
 # The solution version may be posted after the deadline: nbgrader keeps the hidden tests in it by default,
 # which would publish next year's hidden tests. ClearHiddenTests (what generate_assignment runs) removes them.
 from nbgrader.preprocessors import (  # noqa: E402
-    ClearHiddenTests, ClearMarkScheme, ClearOutput, Execute, IncludeHeaderFooter, LockCells)
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    Execute,
+    IncludeHeaderFooter,
+    LockCells,
+)
 
 c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput, ClearMarkScheme, ClearHiddenTests,
                                     Execute]
@@ -81,9 +93,10 @@ c.SandboxedKernelManager.processes = 512  # processes and threads of one kernel 
 
 # Feedback for students keeps the hidden tests hidden: no source, traceback or printed value of a hidden
 # test, only which test failed, its points and the instructor's hint (# HINT: lines in the hidden block).
-from gradekit.plugins.preprocessors import HideHiddenTests  # noqa: E402 (beside the setting it serves)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from gradekit.plugins.preprocessors import HideHiddenTests  # noqa: E402 (beside the setting it serves)
 
 # Markdown a student wrote is HTML in the page: sanitised, so that no script of theirs runs in their feedback.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SanitizeHTML, CSSHTMLHeaderPreprocessor]

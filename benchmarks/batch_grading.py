@@ -19,12 +19,12 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from gradekit.core.assignment_kit import kit_part
-from gradekit.grading.batch import grade
-from gradekit.core.nbgrader_run import nbgrader_env, run_nbgrader, course_copy
-from gradekit.core.layout import Course
-from gradekit.records.results import Status, read_grades
 from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
+from gradekit.core.assignment_kit import kit_part
+from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy, nbgrader_env, run_nbgrader
+from gradekit.grading.batch import grade
+from gradekit.records.results import Status, read_grades
 
 
 def make_batch(course: Path, assignment: str, bugs, n: int) -> None:

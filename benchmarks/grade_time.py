@@ -22,9 +22,9 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from gradekit.core.nbgrader_run import nbgrader_env, run_nbgrader, course_copy
-from gradekit.core.layout import Course
 from gradekit.authoring.submissions import submission_with_edits, write_submission
+from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy, nbgrader_env, run_nbgrader
 from gradekit.plugins.trusted import reference_arrays
 
 

@@ -7,7 +7,6 @@ check and the time the sweep took. Usage: python benchmarks/seed_sweep.py [SEEDS
 from __future__ import annotations
 
 import secrets
-
 import sys
 import time
 from collections import Counter

@@ -1,4 +1,5 @@
-"""Fixtures: a throwaway copy of the course, generated and autograded with the real nbgrader."""
+"""Fixtures: a throwaway copy of the course, generated and autograded with the real nbgrader; and how the
+tests share out among parallel workers (`pytest -n N`, as `make test` runs them)."""
 from __future__ import annotations
 
 import io
@@ -7,16 +8,31 @@ from pathlib import Path
 
 import pytest
 
-from gradekit.grading.batch import prepare_trusted_references
-from gradekit.core.nbgrader_run import generate, run_nbgrader, course_copy
-from gradekit.records.results import read_grades
 from gradekit.authoring.submissions import write_submission
+from gradekit.core.nbgrader_run import course_copy, generate, run_nbgrader
+from gradekit.grading.batch import prepare_trusted_references
 from gradekit.plugins.trusted import ProbeError, reference_arrays
+from gradekit.records.results import read_grades
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NOTEBOOKS, gallery_submissions
 
-from grader_tests.helpers import COURSE, ASSIGNMENT, NOTEBOOKS, gallery_submissions
+# Tests that share a session fixture worth minutes run on one worker, so it is built once: the graded
+# gallery; and the deployment's tests, which start servers and create accounts, one after another.
+SHARED_GROUPS = {"gallery": ("assignment1/test_grading.py", "assignment1/test_feedback.py",
+                             "assignment1/test_expected_scores.py"),
+                 "deployment": ("deployment/",)}
 
 
-GRADING_JOBS = 2  # this machine (and CI) has 2 cores; each kernel runs on 1 thread
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `pytest -n N --dist loadgroup`: each test module runs whole on one worker (its module fixtures
+    are built once), and the groups above each on one worker."""
+    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") != "loadgroup":
+        return
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        group = next((name for name, prefixes in SHARED_GROUPS.items()
+                      if any(path.startswith("grader_tests/" + p) for p in prefixes)), path)
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +82,7 @@ def gallery(course):
     def autograde(student):
         return run_nbgrader(course, "autograde", ASSIGNMENT, "--student", student, "--force", check=False)
 
-    with ThreadPoolExecutor(GRADING_JOBS) as pool:
+    with ThreadPoolExecutor(JOBS) as pool:
         results = dict(zip(submissions, pool.map(autograde, submissions)))
     failed = {s: r.stderr[-2000:] for s, r in results.items() if r.returncode != 0}
     assert not failed, f"nbgrader autograde failed for {sorted(failed)}:\n{next(iter(failed.values()))}"

@@ -2,19 +2,20 @@
 building a second course, reading grades.csv, importing a file of the course by its path."""
 from __future__ import annotations
 
+import atexit
 import csv
 import importlib.util
+import os
 import shutil
-import atexit
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from gradekit.core.assignment_kit import load_kit
+from gradekit.core.files import remove_tree
 from gradekit.core.layout import Course
 from gradekit.core.nbgrader_run import course_copy, nbgrader_env
-from gradekit.core.files import remove_tree
 
 ROOT = Path(__file__).resolve().parents[1]  # the kit's checkout: the course of assignment 1 (read, never written)
 ASSIGNMENT = "assignment1"
@@ -30,6 +31,11 @@ ALTERNATIVES = KIT.alternatives.ALTERNATIVES
 gallery_submissions = KIT.gallery.gallery_submissions
 TRICKS, honest_twins, write_hostile, evidence = (KIT.hostile.TRICKS, KIT.hostile.honest_twins,
                                                  KIT.hostile.write_hostile, KIT.hostile.evidence)
+
+# Submissions a test grades at once: the cores shared out among the test workers (`pytest -n N`), so that
+# parallel workers never run more kernels than there are cores (each kernel runs on one thread).
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+JOBS = max(1, (os.cpu_count() or 1) // WORKERS)
 
 WARMUP = "warmup"  # a second, one-notebook assignment (grader_tests/kit/second_assignment/)
 WARMUP_SOURCE = ROOT / "grader_tests" / "kit" / "second_assignment"

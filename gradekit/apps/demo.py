@@ -5,12 +5,12 @@ import shutil
 import time
 from pathlib import Path
 
-from gradekit.core.assignment_kit import kit_part
-from gradekit.grading.batch import grade
-from gradekit.core.nbgrader_run import generate, course_copy
-from gradekit.core.layout import Course
-from gradekit.records.results import read_grades
 from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
+from gradekit.core.assignment_kit import kit_part
+from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy, generate
+from gradekit.grading.batch import grade
+from gradekit.records.results import read_grades
 
 
 def sample_submissions(course: Path, assignment: str) -> dict[str, dict]:

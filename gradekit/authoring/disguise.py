@@ -11,8 +11,8 @@ import io
 import random
 import tokenize
 
-from gradekit.grading.similarity import outermost_functions
 from gradekit.core.cells import is_solution_cell
+from gradekit.grading.similarity import outermost_functions
 
 DISGUISES = ("rename", "reorder", "comments", "all")
 
@@ -139,10 +139,10 @@ def population(course, assignment: str, composed: int = 40, copies: int = 20, se
     disguised copy of `copies` of those students.
 
     Returns ({student: {notebook: nb}}, {(original, copy)}, names of the single alternatives)."""
-    from gradekit.core.assignment_kit import kit_part
-    from gradekit.core.layout import Course
     from gradekit.authoring.submissions import Edit, apply_edit, submission_with_edits
     from gradekit.authoring.variants import not_allowed, notebook_variants
+    from gradekit.core.assignment_kit import kit_part
+    from gradekit.core.layout import Course
 
     rng = random.Random(seed)
     notebooks = Course(course).notebooks(assignment)

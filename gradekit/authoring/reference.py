@@ -11,8 +11,8 @@ from pathlib import Path
 
 import nbformat
 
-from gradekit.core.layout import Course
 from gradekit.core.cells import without_markers
+from gradekit.core.layout import Course
 
 
 def _is_definition_cell(cell) -> bool:

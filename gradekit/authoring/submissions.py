@@ -6,8 +6,9 @@ from pathlib import Path
 
 import nbformat
 
-from gradekit.core.layout import Course
 from gradekit.core.cells import grade_id, is_solution_cell, without_markers
+from gradekit.core.layout import Course
+
 
 @dataclass(frozen=True)
 class Edit:

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import nbformat
 
-from gradekit.core.layout import Course
-
 from gradekit.authoring.mutants import Mutant, cell_mutants
 from gradekit.core.cells import SOLUTION_MARKERS, grade_id, is_solution_cell
+from gradekit.core.layout import Course
 
 FAIRNESS_FILE = "fairness.json"
 REDUCTIONS = ("sum", "mean", "max", "min", "argmax")

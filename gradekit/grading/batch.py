@@ -15,20 +15,19 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-
-from gradekit.grading import similarity
-from gradekit.plugins import trusted
-from gradekit.core.nbgrader_run import run_nbgrader
-from gradekit.records.export import write_export
-from gradekit.plugins.findings import NotebookFindings
-from gradekit.grading.intake import discard
 from gradekit.core.errors import GradekitError
 from gradekit.core.layout import Course
-from gradekit.records.report import write_report
-from gradekit.records.results import Result, ResultStore, Status, apply_scores, read_grades, submission_sha
+from gradekit.core.nbgrader_run import run_nbgrader
 from gradekit.core.settings import Limits, batch_settings
+from gradekit.grading import similarity
+from gradekit.grading.intake import discard
 from gradekit.grading.supervision import WorkerReply, run_dask, run_local
 from gradekit.grading.suspicious import submission_flags
+from gradekit.plugins import trusted
+from gradekit.plugins.findings import NotebookFindings
+from gradekit.records.export import write_export
+from gradekit.records.report import write_report
+from gradekit.records.results import Result, ResultStore, Status, apply_scores, read_grades, submission_sha
 
 TRUSTED_OVERRULED = "trusted re-check failed where the notebook's own test passed"
 

@@ -24,8 +24,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gradekit.core.layout import Course
 from gradekit.core.files import MAX_DEPTH, MAX_NOTEBOOK_MB, MAX_TOTAL_MB, walk
+from gradekit.core.layout import Course
 
 CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
 MAX_FILES = 200

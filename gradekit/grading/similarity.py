@@ -33,8 +33,8 @@ import nbformat
 import numpy as np
 
 from gradekit.core.atomic import write_atomically
-from gradekit.core.layout import Course
 from gradekit.core.cells import grade_id, is_solution_cell
+from gradekit.core.layout import Course
 from gradekit.records.similarity_flags import Flag, results_file
 
 MATCH = 0.8  # overlap (Jaccard) of two versions of a cell that counts as the same version

@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from gradekit.core.nbgrader_run import THREAD_VARIABLES, nbgrader_env
 from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import THREAD_VARIABLES, nbgrader_env
 from gradekit.core.settings import Limits
 
 
@@ -216,7 +216,8 @@ def run_local(course, assignment, students, jobs, limits, feedback, probe_seed=0
 
 def run_dask(course, assignment, students, scheduler, limits, feedback, probe_seed=0):
     """Grade on a dask.distributed cluster; the course folder must be on a filesystem all workers share."""
-    from dask.distributed import Client, as_completed as dask_completed
+    from dask.distributed import Client
+    from dask.distributed import as_completed as dask_completed
 
     with Client(scheduler) as client:
         futures = [client.submit(grade_one_in_fresh_worker, str(course), assignment, s, feedback, 1,

@@ -13,8 +13,8 @@ import os
 import sys
 import time
 
-from gradekit.plugins.sandbox import die_with_parent
 from gradekit.grading.supervision import GradingRequest, WorkerReply
+from gradekit.plugins.sandbox import die_with_parent
 
 
 def make_api(course: str):
@@ -29,9 +29,9 @@ def make_api(course: str):
 
 def handle(api, course: str, assignment: str, request: GradingRequest) -> WorkerReply:
     """Intake, autograde from the private copy, feedback; the kernel's scratch folders removed after."""
-    from gradekit.plugins.findings import take_recorded
-    from gradekit.grading.intake import SubmissionRejected, discard, intake_root, take_in
     from gradekit.core.layout import Course
+    from gradekit.grading.intake import SubmissionRejected, discard, intake_root, take_in
+    from gradekit.plugins.findings import take_recorded
 
     t0 = time.perf_counter()
     layout = Course(course)
@@ -61,7 +61,6 @@ def handle(api, course: str, assignment: str, request: GradingRequest) -> Worker
     return reply
 
 
-
 def main(argv=None) -> int:
     course, assignment, supervisor = (argv or sys.argv[1:])[:3]
     die_with_parent(int(supervisor))
@@ -73,10 +72,14 @@ def main(argv=None) -> int:
     for line in sys.stdin:
         if not line.strip():
             continue
-        request = GradingRequest(**json.loads(line))
+        try:
+            request = GradingRequest(**json.loads(line))
+        except (ValueError, TypeError) as err:  # a line the supervisor did not write: answer it, keep serving
+            protocol.write(WorkerReply("", error=f"bad request: {err}").to_json() + "\n")
+            continue
         try:
             reply = handle(api, course, assignment, request)
-        except Exception as err:  # noqa: BLE001 - report, never die on one submission
+        except Exception as err:  # report, never die on one submission
             reply = WorkerReply(request.student, error=f"{type(err).__name__}: {err}")
         protocol.write(reply.to_json() + "\n")
     return 0

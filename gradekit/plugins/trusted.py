@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from gradekit.core.atomic import write_atomically
-from gradekit.core.layout import RUN_LEFTOVERS, Course
 from gradekit.core.files import remove_tree
+from gradekit.core.layout import RUN_LEFTOVERS, Course
 
 PROBE_MIME = "application/x-gradekit-probes"  # the probe cell's one output: a base64 npz archive
 PROBE_CELL_TAG = "gradekit-probes"

@@ -12,8 +12,8 @@ import datetime
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from gradekit.plugins.late_policy import as_utc
 from gradekit.core.layout import Course
+from gradekit.plugins.late_policy import as_utc
 
 
 @dataclass(frozen=True)

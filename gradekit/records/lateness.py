@@ -18,7 +18,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from gradekit.core.atomic import write_atomically
 from gradekit.core.layout import Course
 from gradekit.plugins.late_policy import as_utc, course_policy, tokens_left

@@ -110,8 +110,8 @@ def fill(gradebook_text: str, column: str, rows: list[dict], lms: LmsFormat,
 def write_import(course: Path, assignment: str, gradebook: Path, column: str, lms: str = "canvas",
                  roster: Path | None = None, out: Path | None = None) -> tuple[Path, Filled]:
     """Read the kit's current export for `assignment`, fill the LMS export, write the import file."""
-    from gradekit.records.export import export_rows
     from gradekit.core.layout import Course
+    from gradekit.records.export import export_rows
 
     text = Path(gradebook).read_text(encoding="utf-8-sig")
     check_columns(text, column, FORMATS[lms])  # before reading the gradebook: a typo costs nothing

@@ -77,8 +77,8 @@ def _figures(results, folder: Path) -> list[tuple[str, str]]:
 
 def write_report(course: Path, assignment: str) -> Path:
     folder = Course(course).report(assignment)
-    from gradekit.records.lateness import lateness
     from gradekit.plugins.zip_collector import MARKER_ONLY
+    from gradekit.records.lateness import lateness
     from gradekit.records.similarity_flags import stored_flags
 
     folder.mkdir(parents=True, exist_ok=True)

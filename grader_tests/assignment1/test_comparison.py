@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from gradekit.authoring.reference import load_reference
-
 from grader_tests.helpers import ASSIGNMENT, ROOT, import_file
 
 C = import_file(ROOT / "source" / ASSIGNMENT / "comparison.py")

@@ -8,13 +8,12 @@ import sys
 import numpy as np
 import pytest
 
-from gradekit.grading.batch import grade
-from gradekit.core.nbgrader_run import generate, course_copy
-from gradekit.core.layout import Course
-from gradekit.records.results import read_grades
 from gradekit.authoring.submissions import Edit, submission_with_edits, write_submission
-
-from grader_tests.helpers import COURSE, ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH, import_file
+from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy, generate
+from gradekit.grading.batch import grade
+from gradekit.records.results import read_grades
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NOTEBOOKS, NUMPY, ROOT, TORCH, import_file
 
 bench = import_file(ROOT / "source" / ASSIGNMENT / "kit" / "benchmarks" / "accuracy_over_seeds.py")
 
@@ -82,7 +81,7 @@ def test_switching_the_dataset_in_one_place_switches_the_grading(tmp_path):
     linear = [Edit(nb, None, "N_HIDDEN = [128]", "N_HIDDEN = []") for nb in (NUMPY, TORCH)]
     write_submission(course, ASSIGNMENT, "reference", submission_with_edits(course, ASSIGNMENT, NOTEBOOKS))
     write_submission(course, ASSIGNMENT, "linear", submission_with_edits(course, ASSIGNMENT, NOTEBOOKS, linear))
-    results = grade(course, ASSIGNMENT, jobs=2, progress=False)
+    results = grade(course, ASSIGNMENT, jobs=JOBS, progress=False)
     assert {s: r.status for s, r in results.items()} == {"reference": "needs_manual", "linear": "needs_manual"}
     grades = read_grades(course, ASSIGNMENT)
 

@@ -7,15 +7,14 @@ from __future__ import annotations
 import pytest
 
 from gradekit.authoring.strength import run
-
-from grader_tests.helpers import COURSE, ALTERNATIVES
+from grader_tests.helpers import ALTERNATIVES, COURSE, JOBS
 
 DRAWS = 20  # per notebook; the strength benchmark measures more
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    return run(COURSE, "assignment1", jobs=2, sample=10, seed=1, timeout=120, draws=DRAWS,
+    return run(COURSE, "assignment1", jobs=JOBS, sample=10, seed=1, timeout=120, draws=DRAWS,
                out_dir=tmp_path_factory.mktemp("strength"), progress=False)
 
 

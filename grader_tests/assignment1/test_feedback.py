@@ -11,7 +11,6 @@ from nbconvert import HTMLExporter
 
 from gradekit.core.nbgrader_run import run_nbgrader
 from gradekit.plugins.preprocessors.hide_hidden_tests import split_hidden
-
 from grader_tests.helpers import ASSIGNMENT
 
 STUDENTS = ("reference", "blank", "bug-bias_grad_mean", "bug-missing_zero_grad", "tampered-emptied-tests")

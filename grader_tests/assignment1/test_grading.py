@@ -9,7 +9,6 @@ import nbformat
 import pytest
 
 from gradekit.core.cells import grade_id
-
 from grader_tests.helpers import ASSIGNMENT, BUGS, NOTEBOOKS, gallery_submissions
 
 

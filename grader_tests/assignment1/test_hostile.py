@@ -1,4 +1,4 @@
-"""The hostile gallery (gradekit/hostile.py) graded with the TA batch command, beside a correct submission.
+"""The hostile gallery (source/assignment1/kit/hostile.py) graded with the TA batch command, beside a correct submission.
 
 For every trick: it earns no point (its honest grade, the untouched release, is 0), the batch finishes,
 the submission ends in a clear status and is flagged for a TA, the correct submission keeps full marks
@@ -18,16 +18,14 @@ import nbformat
 import psutil
 import pytest
 
-from gradekit.core.nbgrader_run import nbgrader_env, course_copy
+from gradekit.authoring.submissions import submission_with_edits, write_submission
 from gradekit.core.layout import Course
-from gradekit.records.results import read_grades
+from gradekit.core.nbgrader_run import course_copy, nbgrader_env
 from gradekit.grading.suspicious import notebook_flags
 from gradekit.plugins.kernel import namespaces_available
 from gradekit.plugins.sandbox import pids_cgroup_available
-from gradekit.authoring.submissions import submission_with_edits, write_submission
-
-from grader_tests.helpers import (COURSE, ALTERNATIVES, ASSIGNMENT, BUGS, TRICKS, evidence, honest_twins,
-                             write_hostile)
+from gradekit.records.results import read_grades
+from grader_tests.helpers import ALTERNATIVES, ASSIGNMENT, BUGS, COURSE, JOBS, TRICKS, evidence, honest_twins, write_hostile
 
 TIMEOUT_S = 60  # wall time per submission: the correct one needs about 25 s here, two at a time
 SANDBOXED = namespaces_available()
@@ -58,7 +56,7 @@ def hostile(tmp_path_factory):
     # the correct submission is graded again after the hostile ones, to see what they left behind
     before = _fingerprint(course)
     start = time.time()
-    cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", "2", "--timeout", str(TIMEOUT_S),
+    cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", str(JOBS), "--timeout", str(TIMEOUT_S),
            "--memory-limit", "3000", "--course", str(course)]
     proc = subprocess.run(cmd, cwd=course, env=nbgrader_env(), capture_output=True, text=True, timeout=1800)
     regrade = subprocess.run(cmd + ["--student", "correct", "--force"], cwd=course, env=nbgrader_env(),

@@ -7,7 +7,6 @@ import re
 import nbformat
 
 from gradekit.core.cells import is_solution_cell
-
 from grader_tests.helpers import ASSIGNMENT
 
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)

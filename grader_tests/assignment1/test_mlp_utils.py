@@ -1,7 +1,6 @@
 """Unit tests of the student-visible helper module (data, gradient checking, metrics)."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

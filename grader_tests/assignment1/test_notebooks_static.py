@@ -8,9 +8,7 @@ import pytest
 
 from gradekit.authoring.submissions import apply_edit
 from gradekit.core.cells import grade_id, is_solution_cell
-
 from grader_tests.helpers import ASSIGNMENT, BUGS, NOTEBOOKS, ROOT
-
 
 
 def _source(name):

@@ -17,14 +17,13 @@ import sys
 import nbformat
 import pytest
 
-from gradekit.core.nbgrader_run import nbgrader_env, course_copy
-from gradekit.plugins.kernel import namespaces_available
+from gradekit.authoring.submissions import submission_with_edits, write_submission
 from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy, nbgrader_env
+from gradekit.plugins.kernel import namespaces_available
 from gradekit.plugins.preprocessors.hide_hidden_tests import split_hidden
 from gradekit.records.results import read_grades
-from gradekit.authoring.submissions import submission_with_edits, write_submission
-
-from grader_tests.helpers import COURSE, ASSIGNMENT, KIT
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, KIT
 
 RT = KIT.redteam
 ATTACKS = RT.ATTACKS
@@ -72,7 +71,7 @@ def redteam(tmp_path_factory):
         write_submission(course, ASSIGNMENT, f"t-{attack.name}", RT.twin_notebooks(course, attack))
     before = _fingerprint(course)
     env = {**nbgrader_env(), **RT.SECRET_ENV}
-    cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", "2", "--timeout", "120",
+    cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", str(JOBS), "--timeout", "120",
            "--course", str(course)]
     proc = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True, timeout=2400)
     with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:

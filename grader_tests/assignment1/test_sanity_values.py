@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from gradekit.authoring.reference import load_reference
-
 from grader_tests.helpers import ASSIGNMENT, ROOT
 
 SEEDS = [0, 1, 2, 3, 4, 42]  # 42: the notebooks' own SEED

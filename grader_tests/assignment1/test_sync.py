@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-
 from grader_tests.helpers import ASSIGNMENT, ROOT
 
 REGENERATE = "run `make generate` (gradekit generate) and commit release/ and solutions/"

@@ -8,17 +8,15 @@ import time
 import urllib.request
 
 import nbformat
-
 import pytest
 from playwright.sync_api import expect
 
-from gradekit.grading.batch import grade
-from gradekit.core.nbgrader_run import course_copy
-from gradekit.core.layout import Course
-from gradekit.records.export import write_export
 from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
-
-from grader_tests.helpers import COURSE, ASSIGNMENT
+from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy
+from gradekit.grading.batch import grade
+from gradekit.records.export import write_export
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS
 
 from .lab_server import LabServer
 
@@ -89,7 +87,7 @@ def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
     broken = course / "submitted" / "carol" / ASSIGNMENT
     broken.mkdir(parents=True)
     (broken / "1_mlp_numpy.ipynb").write_text("{ not a notebook")
-    results = grade(course, ASSIGNMENT, jobs=2, feedback=False, progress=False)
+    results = grade(course, ASSIGNMENT, jobs=JOBS, feedback=False, progress=False)
     assert results["alice"].status == "needs_manual" and results["carol"].status == "failed"
     server = LabServer(course, tmp_path / "home").start()
     try:
@@ -148,7 +146,7 @@ def test_class_report_renders_with_its_images(tmp_path, page, shots):
     course = course_copy(tmp_path / "course", COURSE, ASSIGNMENT)
     write_submission(course, ASSIGNMENT, "alice", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy"]))
     write_submission(course, ASSIGNMENT, "bob", untouched_release(course, ASSIGNMENT, ["1_mlp_numpy"]))
-    grade(course, ASSIGNMENT, jobs=2, feedback=False, progress=False)
+    grade(course, ASSIGNMENT, jobs=JOBS, feedback=False, progress=False)
     report = course / "grading" / ASSIGNMENT / "report" / "report.html"
     page.goto(report.as_uri())
     expect(page.get_by_role("heading", name="assignment1: class report")).to_be_visible()

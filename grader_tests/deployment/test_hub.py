@@ -27,13 +27,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gradekit.core.nbgrader_run import nbgrader_env
-from gradekit.core.cells import grade_id, is_solution_cell
 from gradekit.authoring.submissions import submission_with_edits
-
-from grader_tests.helpers import ASSIGNMENT, KIT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named, import_file
+from gradekit.core.cells import grade_id, is_solution_cell
+from gradekit.core.nbgrader_run import nbgrader_env
 from grader_tests import chromium
 from grader_tests.chromium import Shots
+from grader_tests.helpers import ASSIGNMENT, JOBS, KIT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named, import_file
 
 HUB_DIR = ROOT / "deploy" / "hub"
 PROXY = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
@@ -308,7 +307,7 @@ def test_the_semester_loop(hub, screens):
     page = screens.login(ta.name)
     screens.formgrader_button(ta.name, "cloud-download", "formgrader-collected")
     instructor_files = {p: p.read_bytes() for p in sorted((d.course / "source" / ASSIGNMENT).rglob("*")) if p.is_file()}
-    graded = ta.as_user(PYTHON, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", "2", cwd=d.course,
+    graded = ta.as_user(PYTHON, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", str(JOBS), cwd=d.course,
                         env_extra=KIT.redteam.SECRET_ENV)  # as a TA's server has JUPYTERHUB_API_TOKEN
     assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
     owner = {p.owner() for p in (d.course / "autograded").rglob("*.ipynb")}

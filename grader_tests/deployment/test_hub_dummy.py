@@ -15,7 +15,6 @@ import time
 import pytest
 
 from gradekit.core.nbgrader_run import nbgrader_env
-
 from grader_tests.helpers import ROOT, import_file
 
 HUB = ROOT / "deploy" / "hub"

@@ -12,12 +12,11 @@ import time
 
 import pytest
 
-from gradekit.grading.batch import grade
-from gradekit.core.nbgrader_run import nbgrader_env, course_copy
-from gradekit.core.layout import Course
 from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
-
-from grader_tests.helpers import COURSE, ASSIGNMENT, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named, import_file
+from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy, nbgrader_env
+from gradekit.grading.batch import grade
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named, import_file
 
 postgres_server = import_file(ROOT / "deploy" / "postgres_server.py")
 
@@ -79,7 +78,7 @@ def first_batch(course):
     }
     for student, notebooks in submissions.items():
         write_submission(course, ASSIGNMENT, student, notebooks)
-    return grade(course, ASSIGNMENT, students=list(submissions), jobs=2, progress=False)
+    return grade(course, ASSIGNMENT, students=list(submissions), jobs=JOBS, progress=False)
 
 
 def test_batch_grading_writes_to_postgres(course, database, first_batch):

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 
 from gradekit.core.nbgrader_run import nbgrader_env
-
 from grader_tests.helpers import ROOT
 
 MARKER = "<!-- ta-steps"

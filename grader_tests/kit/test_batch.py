@@ -13,14 +13,13 @@ import zipfile
 import nbformat
 import pytest
 
-from gradekit.grading.batch import classify_failure, grade
-from gradekit.core.nbgrader_run import nbgrader_env, run_nbgrader, course_copy
-from gradekit.core.layout import Course
-from gradekit.records.results import read_grades
-from gradekit.core.settings import Limits
 from gradekit.authoring.submissions import Edit, submission_with_edits, untouched_release, write_submission
-
-from grader_tests.helpers import COURSE, ASSIGNMENT, NUMPY, ROOT, TORCH, bug_named
+from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy, nbgrader_env, run_nbgrader
+from gradekit.core.settings import Limits
+from gradekit.grading.batch import classify_failure, grade
+from gradekit.records.results import read_grades
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NUMPY, ROOT, TORCH, bug_named
 
 
 def solved_with(course, notebooks, code_edits=()):
@@ -67,7 +66,7 @@ def mixed(tmp_path_factory):
             write_submission(course, ASSIGNMENT, student, make(course))
         write_broken(course, "broken-json")
     serial = run_nbgrader(courses["serial"], "autograde", ASSIGNMENT, check=False)
-    results = grade(courses["kit"], ASSIGNMENT, jobs=2, progress=False)
+    results = grade(courses["kit"], ASSIGNMENT, jobs=2, progress=False)  # parallel, whatever JOBS is
     return courses, serial, results
 
 
@@ -116,7 +115,7 @@ def test_limits_and_a_failed_regrade(tmp_path):
     chatty = "    for _ in range(3000):\n        print('x' * 10000)"
     for student, code in (("hang", hang), ("hog", hog), ("chatty", chatty)):
         write_submission(course, ASSIGNMENT, student, solved_with(course, [NUMPY], [inject(NUMPY, "standardize", code)]))
-    results = grade(course, ASSIGNMENT, jobs=2, limits=Limits(timeout=30, memory_mb=1500), feedback=False,
+    results = grade(course, ASSIGNMENT, jobs=JOBS, limits=Limits(timeout=30, memory_mb=1500), feedback=False,
                     progress=False)
     assert results["hang"].status == "failed" and results["hang"].reason.startswith("timeout")
     assert results["hog"].status == "failed" and results["hog"].reason.startswith("memory")
@@ -147,7 +146,7 @@ def test_sigkill_half_way_then_resume(tmp_path):
     killed, whole = (course_copy(tmp_path / name, COURSE, ASSIGNMENT) for name in ("killed", "whole"))
     for course in (killed, whole):
         _numpy_batch(course)
-    grade(whole, ASSIGNMENT, jobs=2, feedback=False, progress=False)
+    grade(whole, ASSIGNMENT, jobs=JOBS, feedback=False, progress=False)
 
     cmd = [sys.executable, "-m", "gradekit", "grade", "--course", str(killed), "--jobs", "1", "--no-feedback"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -10,13 +10,12 @@ import sys
 
 import pytest
 
-from gradekit.core.nbgrader_run import nbgrader_env, course_copy
 from gradekit.authoring.damage import DAMAGES, Damage, damaged
-from gradekit.core.layout import Course
-from gradekit.records.results import ResultStore
 from gradekit.authoring.submissions import solved_notebook
-
-from grader_tests.helpers import COURSE, ASSIGNMENT
+from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy, nbgrader_env
+from gradekit.records.results import ResultStore
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS
 
 NOTEBOOK = "1_mlp_numpy"
 UNDAMAGED = Damage("none", "", lambda nb: nb)
@@ -40,7 +39,7 @@ def damage(tmp_path_factory):
         folder.mkdir(parents=True)
         name, text = damaged(reference, kind or UNDAMAGED, NOTEBOOK)
         (folder / name).write_text(text)
-    proc = subprocess.run([sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", "2", "--no-feedback",
+    proc = subprocess.run([sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", str(JOBS), "--no-feedback",
                            "--course", str(course)], cwd=course, env=nbgrader_env(), capture_output=True, text=True,
                           timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -13,11 +13,11 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from gradekit.authoring.submissions import submission_with_edits, write_submission
 from gradekit.plugins.late_policy import PercentPerDay
 from gradekit.plugins.zip_collector import MARKER_ONLY
-from gradekit.authoring.submissions import submission_with_edits, write_submission
-
-from grader_tests.helpers import COURSE, ROOT, WARMUP as ASSIGNMENT, gradekit, warmup_course
+from grader_tests.helpers import COURSE, JOBS, ROOT, gradekit, warmup_course
+from grader_tests.helpers import WARMUP as ASSIGNMENT
 
 
 def test_policy_grace_per_started_day_and_cap():
@@ -45,7 +45,7 @@ def test_late_submission_extension_and_regrade(course):
         (folder / "timestamp.txt").write_text(stamp)  # what nbgrader collect writes
     out = gradekit(course, "due", ASSIGNMENT, "--at", "2026-12-01 23:59")
     assert out.returncode == 0, out.stdout + out.stderr
-    out = gradekit(course, "grade", "--jobs", "2", "--no-feedback")
+    out = gradekit(course, "grade", "--jobs", str(JOBS), "--no-feedback")
     assert out.returncode == 0, out.stdout + out.stderr
 
     before = rows(course)
@@ -111,7 +111,7 @@ def test_a_zip_takes_its_times_from_the_lms(course, tmp_path):
     times = tmp_path / "times.csv"
     times.write_text("student_id,submitted_at\ncarol,2026-12-03T13:00+01:00\n")
     assert gradekit(course, "due", ASSIGNMENT, "--at", "2026-12-01 23:59").returncode == 0
-    out = gradekit(course, "grade", "--jobs", "2", "--no-feedback", "--zip", str(export), "--times", str(times))
+    out = gradekit(course, "grade", "--jobs", str(JOBS), "--no-feedback", "--zip", str(export), "--times", str(times))
     assert out.returncode == 0, out.stdout + out.stderr
     graded = rows(course)
     assert (graded["alice"]["minutes_late"], graded["alice"]["score"]) == ("", "3"), "no marker, no time: on time"
@@ -134,7 +134,6 @@ def late_with_manual_points(tmp_path_factory):
     """Assignment 1 (a written answer of 4 points graded by hand) submitted 30 hours late by bob and 30
     days late by carol, autograded; then the TA enters the written answer's points, as formgrader does."""
     from gradekit.core.nbgrader_run import course_copy
-
     from grader_tests.helpers import NOTEBOOKS
 
     course = course_copy(tmp_path_factory.mktemp("late-manual"), COURSE, "assignment1")
@@ -142,7 +141,7 @@ def late_with_manual_points(tmp_path_factory):
         folder = write_submission(course, "assignment1", student, submission_with_edits(course, "assignment1", NOTEBOOKS))
         (folder / "timestamp.txt").write_text(stamp)
     assert gradekit(course, "due", "assignment1", "--at", "2026-12-01 23:59").returncode == 0
-    out = gradekit(course, "grade", "assignment1", "--jobs", "2", "--no-feedback")
+    out = gradekit(course, "grade", "assignment1", "--jobs", str(JOBS), "--no-feedback")
     assert out.returncode == 0, out.stdout + out.stderr
     graded = {s: dict(r) for s, r in _rows(course).items()}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:

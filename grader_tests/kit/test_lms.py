@@ -12,7 +12,6 @@ import pytest
 
 from gradekit.core.nbgrader_run import nbgrader_env
 from gradekit.records.lms_import import FORMATS, fill
-
 from grader_tests.helpers import ROOT
 
 COLUMN = "Assignment 1 (4471)"

@@ -11,11 +11,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 from gradekit.core.assignment_kit import load_kit
 from gradekit.records.results import ResultStore
-from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
-
-from grader_tests.helpers import WARMUP, gradekit, warmup_course
+from grader_tests.helpers import JOBS, WARMUP, gradekit, warmup_course
 
 ASSIGNMENT = WARMUP
 
@@ -44,7 +43,7 @@ def test_grade_scores_correct_buggy_and_blank_work(course):
     for student, nbs in submissions.items():
         write_submission(course, ASSIGNMENT, student, nbs)
 
-    out = gradekit(course, "grade", "--jobs", "2")  # the only assignment: no name needed
+    out = gradekit(course, "grade", "--jobs", str(JOBS))  # the only assignment: no name needed
     assert out.returncode == 0, out.stdout + out.stderr
     with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
@@ -66,7 +65,7 @@ def test_grade_scores_correct_buggy_and_blank_work(course):
 
 
 def test_strength_measures_the_second_assignment(course):
-    out = gradekit(course, "strength", ASSIGNMENT, "--jobs", "2", "--sample", "6", "--strict")
+    out = gradekit(course, "strength", ASSIGNMENT, "--jobs", str(JOBS), "--sample", "6", "--strict")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "0 test/re-check disagreements" in out.stdout
     report = json.loads((course / "grading" / ASSIGNMENT / "strength" / "strength.json").read_text())

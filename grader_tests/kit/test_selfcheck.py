@@ -7,9 +7,8 @@ import sys
 
 import nbformat
 
-from gradekit.core.nbgrader_run import nbgrader_env
 from gradekit.authoring.submissions import submission_with_edits
-
+from gradekit.core.nbgrader_run import nbgrader_env
 from grader_tests.helpers import ASSIGNMENT, ROOT, bug_named
 
 NB = "1_mlp_numpy"

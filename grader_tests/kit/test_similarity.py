@@ -14,14 +14,13 @@ import sys
 import nbformat
 import pytest
 
-from gradekit.core.nbgrader_run import nbgrader_env, course_copy
 from gradekit.authoring.disguise import DISGUISES, disguise_source, population
-from gradekit.core.layout import Course
-from gradekit.grading.similarity import Document, compare, released_cells, solution_cells
-from gradekit.core.cells import is_solution_cell
 from gradekit.authoring.submissions import write_submission
-
-from grader_tests.helpers import COURSE, ASSIGNMENT, ROOT
+from gradekit.core.cells import is_solution_cell
+from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy, nbgrader_env
+from gradekit.grading.similarity import Document, compare, released_cells, solution_cells
+from grader_tests.helpers import ASSIGNMENT, COURSE, ROOT
 
 
 def documents(students: dict) -> tuple[list[Document], dict]:

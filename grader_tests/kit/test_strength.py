@@ -8,11 +8,10 @@ import nbformat
 import pytest
 
 from gradekit.authoring.mutants import cell_mutants, notebook_mutants
-from gradekit.authoring.variants import cell_variants
 from gradekit.authoring.strength import EQUIVALENTS_FILE, run
 from gradekit.authoring.submissions import apply_edit
-
-from grader_tests.helpers import ALTERNATIVES, ROOT
+from gradekit.authoring.variants import cell_variants
+from grader_tests.helpers import ALTERNATIVES, JOBS, ROOT
 
 TINY_SOLUTION = """def scale(x, k):
     \"\"\"x * k + 1 for positive k, else 1.\"\"\"
@@ -65,7 +64,7 @@ def test_real_notebooks_have_every_kind_of_mutant():
 
 def test_strength_on_a_tiny_notebook_with_equivalents(tmp_path):
     course = _tiny_course(tmp_path / "tiny")
-    report = run(course, "tiny", jobs=2, timeout=60, out_dir=tmp_path / "out", progress=False)
+    report = run(course, "tiny", jobs=JOBS, timeout=60, out_dir=tmp_path / "out", progress=False)
     by_change = {(r.operator, r.change.split(": ", 2)[-1]): r for r in report.mutants}
     ge = by_change[("comparison operator", "`k > 0` -> `k >= 0`")]
     assert ge.status == "survived" and "+    if k >= 0:" in ge.diff
@@ -77,7 +76,7 @@ def test_strength_on_a_tiny_notebook_with_equivalents(tmp_path):
 
     (course / "source" / "tiny" / EQUIVALENTS_FILE).write_text(json.dumps(
         {ge.id: {"mutant": ge.change, "reason": "k is never 0 in this exercise"}}))
-    again = run(course, "tiny", jobs=2, timeout=60, out_dir=tmp_path / "out2", progress=False).summary["all"]
+    again = run(course, "tiny", jobs=JOBS, timeout=60, out_dir=tmp_path / "out2", progress=False).summary["all"]
     assert again.equivalent == 1 and again.total == all_.total
     assert again.kill_rate == again.killed / (again.total - 1) > all_.kill_rate
     stored = json.loads((tmp_path / "out2" / "strength.json").read_text())["summary"]["all"]
@@ -108,7 +107,7 @@ def test_fairness_finds_a_false_fail_on_a_tiny_notebook(tmp_path):
     """The false-fail measure can fail: an over-specified type check rejects a NumPy float."""
     course = _tiny_course(tmp_path / "tiny", solution=TINY_SOLUTION.replace("return x * k + 1", "return float(x * k + 1)"),
                           test="assert type(scale(2, 3)) is float and scale(2, 3) == 7")
-    report = run(course, "tiny", jobs=2, timeout=60, sample=1, out_dir=tmp_path / "out", progress=False)
+    report = run(course, "tiny", jobs=JOBS, timeout=60, sample=1, out_dir=tmp_path / "out", progress=False)
     fair = report.fairness
     assert fair.false_fails.failed == 1 and fair.per_test["tiny:test_scale"].failed == 1, fair
     failed = next(r for r in report.variants if r.failed)

@@ -8,14 +8,12 @@ import shutil
 import nbformat
 import pytest
 
+from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
+from gradekit.core.layout import Course
 from gradekit.plugins import trusted
 from gradekit.plugins.verdicts import graded_test_cells
-from gradekit.core.layout import Course
 from gradekit.records.results import ResultStore, read_grades
-from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
-
-from grader_tests.helpers import COURSE, ASSIGNMENT, KIT, NOTEBOOKS, ROOT
-from grader_tests.helpers import WARMUP, gradekit, warmup_course
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, KIT, NOTEBOOKS, ROOT, WARMUP, gradekit, warmup_course
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
@@ -70,7 +68,7 @@ def unverified(tmp_path_factory):
     solution.source += "\n" + forge
     for student, nbs in notebooks.items():
         write_submission(course, WARMUP, student, nbs)
-    out = gradekit(course, "grade", WARMUP, "--jobs", "2")
+    out = gradekit(course, "grade", WARMUP, "--jobs", str(JOBS))
     assert out.returncode == 0, out.stdout + out.stderr
     with open(Course(course).grading(WARMUP) / "grades.csv") as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}

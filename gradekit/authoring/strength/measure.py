@@ -25,20 +25,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gradekit.authoring.strength.render import kill_rate_figure, markdown
-from gradekit.authoring.strength.report import (Disagreement, Fairness, MutantResult, StrengthReport, VariantResult,
-                                                kill_counts)
-from gradekit.core.assignment_kit import kit_part
-from gradekit.core.errors import GradekitError
-from gradekit.grading.batch import grade
-from gradekit.core.nbgrader_run import course_copy
-from gradekit.core.layout import Course
-from gradekit.records.results import Status
-from gradekit.core.settings import Limits
 from gradekit.authoring.mutants import Mutant, notebook_mutants
+from gradekit.authoring.strength.render import kill_rate_figure, markdown
+from gradekit.authoring.strength.report import Disagreement, Fairness, MutantResult, StrengthReport, VariantResult, kill_counts
 from gradekit.authoring.submissions import apply_edit, solved_notebook, write_submission
-from gradekit.core.cells import grade_id, without_markers
 from gradekit.authoring.variants import not_allowed, notebook_variants
+from gradekit.core.assignment_kit import kit_part
+from gradekit.core.cells import grade_id, without_markers
+from gradekit.core.errors import GradekitError
+from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy
+from gradekit.core.settings import Limits
+from gradekit.grading.batch import grade
+from gradekit.records.results import Status
 
 EQUIVALENTS_FILE = "strength_equivalents.json"
 

@@ -4,8 +4,8 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
 
 from gradekit.plugins.findings import METADATA_KEY
-from gradekit.plugins.verdicts import graded_test_cells
 from gradekit.plugins.preprocessors.bounded_execute import SAFE_MIME_TYPES
+from gradekit.plugins.verdicts import graded_test_cells
 
 HIDDEN_BEGIN, HIDDEN_END, HINT_PREFIX = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS", "# HINT:"
 AFTER_HIDDEN = ("[outputs not included in feedback: this cell ran after hidden tests had been run in the "

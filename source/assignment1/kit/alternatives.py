@@ -8,8 +8,9 @@ strength command grades them all, and grader_tests asserts that none loses a poi
 """
 from __future__ import annotations
 
-from .bugs import NUMPY, TORCH
 from gradekit.authoring.submissions import Edit
+
+from .bugs import NUMPY, TORCH
 
 ALTERNATIVES: dict[str, list[Edit]] = {
     "relu_maximum": [Edit(NUMPY, "relu_module", "return np.where(self.mask, x, 0.0)", "return np.maximum(x, 0.0)")],

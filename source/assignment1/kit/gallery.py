@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import ASSIGNMENT
-from .bugs import BUGS, NUMPY, bug_named
 from gradekit.authoring.submissions import Edit, submission_with_edits, untouched_release
 from gradekit.core.cells import grade_id
+
+from . import ASSIGNMENT
+from .bugs import BUGS, NUMPY, bug_named
 
 
 @dataclass

@@ -9,7 +9,7 @@ their honest twin (the bug alone) is graded beside them. Each names its expected
 - "failed": the submission fails with a reason (timeout, memory, kernel died, invalid), the batch goes on;
 - "either": one of the two (which limit stops it first depends on the machine).
 
-grader_tests/test_hostile.py grades all of them, beside a correct submission, with the batch command.
+grader_tests/assignment1/test_hostile.py grades all of them, beside a correct submission, with the batch command.
 """
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from gradekit.core.layout import Course
-from gradekit.core.cells import grade_id
+
 from gradekit.authoring.submissions import submission_with_edits, untouched_release
+from gradekit.core.cells import grade_id
+from gradekit.core.layout import Course
 
 from . import ASSIGNMENT
 from .bugs import bug_named
@@ -35,7 +36,7 @@ class Trick:
     code: str = ""  # appended to the first solution cell of `notebook`
     notebook: str = NUMPY
     expect: str = "graded"
-    base: str = ""  # a catalogued bug (gradekit.bugs) to start from instead of the untouched release
+    base: str = ""  # a catalogued bug (kit/bugs.py) to start from instead of the untouched release
     edit_cells: str = ""  # "empty-tests" or "delete-tests"
     extra_files: dict = field(default_factory=dict)  # file name -> bytes, shipped beside the notebook
 

@@ -2,7 +2,7 @@
 
 The student's kernel is the adversary (docs/security.md). Each attack is a submission; its honest twin is
 the same work without the attack (the untouched release, honest grade 0, or a catalogued bug), and a
-correct submission, the victim, is graded in the same batch. grader_tests/test_redteam.py grades them all
+correct submission, the victim, is graded in the same batch. grader_tests/assignment1/test_redteam.py grades them all
 with `gradekit grade` and measures, for every attack: points above the twin, hidden-test or instructor
 text in what the student receives (the feedback folder), files changed outside the attacker's folder, and
 harm to the victim. All must be zero.
@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from gradekit.core.layout import Course
-from gradekit.core.cells import grade_id
+
 from gradekit.authoring.submissions import submission_with_edits, untouched_release
+from gradekit.core.cells import grade_id
+from gradekit.core.layout import Course
 
 from . import ASSIGNMENT
 from .bugs import bug_named

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from gradekit.plugins.probe_api import batch_rng, check, probe
     from shared import accuracy_of, recorded_forward
+
+    from gradekit.plugins.probe_api import batch_rng, check, probe
 
 
 

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from gradekit.plugins.probe_api import batch_rng, batch_seed, check, probe
     from shared import accuracy_of, recorded_forward
+
+    from gradekit.plugins.probe_api import batch_rng, batch_seed, check, probe
 
 # Outputs computed in float32: rounding differs between CPUs and PyTorch builds by about 1e-7 relative
 # (measured 2026-11-27: the CPU reference against a GPU machine's CPU failed 1e-6); bugs change them by O(1).

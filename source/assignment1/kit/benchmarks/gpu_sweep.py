@@ -35,10 +35,10 @@ def cpu_name() -> str:
 
 
 def main() -> int:
+    import comparison as C
     import numpy as np
     import torch
 
-    import comparison as C
     from gradekit.authoring.reference import load_reference
 
     parser = argparse.ArgumentParser(description=__doc__)
