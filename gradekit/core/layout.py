@@ -44,6 +44,9 @@ class Course:
     def __fspath__(self) -> str:
         return str(self.root)
 
+    def __str__(self) -> str:
+        return str(self.root)
+
     def __truediv__(self, other) -> Path:
         return self.root / other
 
