@@ -1,7 +1,7 @@
 """nbgrader configuration of the course (read by every `nbgrader ...` command run in this folder)."""
 import os
 
-c = get_config()  # noqa: F821 (provided by nbgrader's config loader)
+c = get_config()  # provided by nbgrader's config loader
 
 # The kit's own nbgrader extensions live in the `gradekit` package, installed into the environment.
 
@@ -34,9 +34,9 @@ c.OverwriteCells.add_missing_cells = True
 # nbgrader scores a test cell 0 whenever it wrote anything to stderr, so a harmless library warning
 # (a deprecation notice, a font-cache message) would cost the student the cell's points. Move stderr
 # text into stdout after execution, before scores are computed; errors (exceptions) still fail the cell.
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from nbconvert.preprocessors.sanitize import SanitizeHTML  # noqa: E402
-from nbgrader.preprocessors import (  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbconvert.preprocessors.sanitize import SanitizeHTML
+from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
     IgnorePattern,
@@ -44,7 +44,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from gradekit.plugins.preprocessors import BoundedExecute, StderrToStdout  # noqa: E402 (beside the setting it serves)
+from gradekit.plugins.preprocessors import BoundedExecute, StderrToStdout
 
 # nbgrader 0.9.6's default list, with Execute replaced by BoundedExecute (the kernel as the adversary: a private
 # working copy, outputs bounded and reduced to safe types, the grader's verdicts; gradekit/plugins/verdicts.py) and
@@ -66,7 +66,7 @@ c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name
 
 # The solution version may be posted after the deadline: nbgrader keeps the hidden tests in it by default,
 # which would publish next year's hidden tests. ClearHiddenTests (what generate_assignment runs) removes them.
-from nbgrader.preprocessors import (  # noqa: E402
+from nbgrader.preprocessors import (
     ClearHiddenTests,
     ClearMarkScheme,
     ClearOutput,
@@ -82,7 +82,7 @@ c.GenerateSolution.preprocessors = [IncludeHeaderFooter, LockCells, ClearOutput,
 # the course directory and the kit's checkout hidden, no network, own process namespace, no
 # capabilities, resource limits. Needs Linux namespaces (root, or unprivileged user namespaces);
 # elsewhere only the resource limits apply. See the README.
-import gradekit  # noqa: E402
+import gradekit
 
 c.SandboxedKernelManager.hidden_paths = [c.CourseDirectory.root,
                                          os.path.dirname(os.path.dirname(os.path.abspath(gradekit.__file__)))]
@@ -93,18 +93,19 @@ c.SandboxedKernelManager.processes = 512  # processes and threads of one kernel 
 
 # Feedback for students keeps the hidden tests hidden: no source, traceback or printed value of a hidden
 # test, only which test failed, its points and the instructor's hint (# HINT: lines in the hidden block).
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import GetGrades  # noqa: E402
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import GetGrades
 
-from gradekit.plugins.preprocessors import HideHiddenTests  # noqa: E402 (beside the setting it serves)
+from gradekit.plugins.preprocessors import HideHiddenTests
 
 # Markdown a student wrote is HTML in the page: sanitised, so that no script of theirs runs in their feedback.
 c.GenerateFeedback.preprocessors = [GetGrades, HideHiddenTests, SanitizeHTML, CSSHTMLHeaderPreprocessor]
 c.SanitizeHTML.enabled = True  # nbconvert's preprocessors are off unless enabled
 
-# Late submissions (gradekit/records/lateness.py): with a due date set (`gradekit due`), each notebook loses a share of its
-# score per started day late after a grace period, capped; an extension (`gradekit extension`) moves that
-# student's due date. nbgrader applies it at every autograde; the kit's commands recompute it at once.
+# Late submissions (gradekit/plugins/late_policy.py): with a due date set (`gradekit due`), each notebook
+# loses a share of its score per started day late after a grace period, capped; an extension (`gradekit
+# extension`) moves that student's due date. nbgrader applies it at every autograde; the kit's commands
+# recompute it at once (gradekit/records/lateness.py).
 c.AssignLatePenalties.plugin_class = "gradekit.plugins.late_policy.PercentPerDay"
 c.PercentPerDay.grace_minutes = 15
 c.PercentPerDay.percent_per_day = 10

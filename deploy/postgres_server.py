@@ -42,7 +42,7 @@ def missing() -> str | None:
     if _server_user() is None:
         return "a `postgres` account to run the server as (root may not run PostgreSQL)"
     try:
-        import psycopg  # noqa: F401
+        import psycopg  # noqa: F401 (only whether it is installed)
     except ImportError:
         return "the psycopg package (pip install -r requirements.txt)"
     return None

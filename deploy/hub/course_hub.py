@@ -34,7 +34,7 @@ from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(CHECKOUT / "deploy"))
-import postgres_server  # noqa: E402
+import postgres_server  # noqa: E402 (from deploy/, put on the path just above: this script runs by its path)
 from postgres_server import free_port  # noqa: E402
 
 # this environment's commands, by a path that does not pass through folders closed to the students

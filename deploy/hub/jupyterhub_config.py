@@ -3,8 +3,8 @@ import os
 import pwd
 import shlex
 
-c = get_config()  # noqa: F821 (provided by JupyterHub's config loader)
-S = SETTINGS  # noqa: F821
+c = get_config()  # provided by JupyterHub's config loader
+S = SETTINGS  # provided by course_hub.py, which runs this file with its settings
 
 c.JupyterHub.bind_url = f"http://127.0.0.1:{S['port']}"
 c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{S['hub_port']}"

@@ -25,6 +25,7 @@ from gradekit.grading.supervision import WorkerReply, run_dask, run_local
 from gradekit.grading.suspicious import submission_flags
 from gradekit.plugins import trusted
 from gradekit.plugins.findings import NotebookFindings
+from gradekit.records import similarity_flags
 from gradekit.records.export import write_export
 from gradekit.records.report import write_report
 from gradekit.records.results import Result, ResultStore, Status, apply_scores, read_grades, submission_sha
@@ -256,9 +257,9 @@ def grade(course: Path, assignment: str, students=None, jobs=None, limits: Limit
             bar.update()
 
     try:  # flags for a person; a failure here must not cost the batch its export and report
-        print(similarity.describe(similarity.run(course, assignment)), file=out)
-    except Exception as err:  # noqa: BLE001
-        similarity.results_file(course, assignment).unlink(missing_ok=True)  # no stale pairs in the report
+        print(similarity_flags.describe(similarity.run(course, assignment)), file=out)
+    except Exception as err:  # noqa: BLE001 - the batch's summary is written whatever went wrong
+        similarity_flags.results_file(course, assignment).unlink(missing_ok=True)  # no stale pairs in the report
         print(f"similarity: not computed ({type(err).__name__}: {err})", file=out)
     export = write_export(course, assignment)
     report = write_report(course, assignment)

@@ -108,7 +108,7 @@ def _grams(code: str) -> set:
 
     try:
         text = filter_code(code, "cell.py", "python")[0]
-    except Exception:  # a tokenizer failure on odd input: compare the raw text
+    except Exception:  # noqa: BLE001 - a tokenizer failure on odd input: compare the raw text
         text = "".join(code.split())
     if len(text) <= GRAM:
         return {text} if text else set()

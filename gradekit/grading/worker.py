@@ -79,7 +79,7 @@ def main(argv=None) -> int:
             continue
         try:
             reply = handle(api, course, assignment, request)
-        except Exception as err:  # report, never die on one submission
+        except Exception as err:  # noqa: BLE001 - report, never die on one submission
             reply = WorkerReply(request.student, error=f"{type(err).__name__}: {err}")
         protocol.write(reply.to_json() + "\n")
     return 0

@@ -25,14 +25,18 @@ def gallery_scores(grades) -> dict:
     return out
 
 
-def demo_table(course: Path) -> list[str]:
-    """The grade table `gradekit demo` prints for `course` (a throwaway copy: the demo writes into it)."""
+def demo_output(course: Path) -> str:
+    """What `gradekit demo` prints for `course` (a throwaway copy: the demo writes into it)."""
     from gradekit.apps.demo import main as demo
 
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         demo(course)
-    text = printed.getvalue()
+    return printed.getvalue()
+
+
+def demo_table(text: str) -> list[str]:
+    """The grade table in the demo's output."""
     start = text.index("4/4 grade table\n") + len("4/4 grade table\n")
     return text[start:text.index("\nstatuses in")].strip("\n").splitlines()
 
@@ -53,7 +57,7 @@ def record() -> dict:
         list(pool.map(lambda s: run_nbgrader(course, "autograde", ASSIGNMENT, "--student", s, "--force", check=False),
                       submissions))
     return {"gallery": gallery_scores(read_grades(course, ASSIGNMENT)),
-            "demo_table": demo_table(course_copy(tmp / "demo-course", COURSE, ASSIGNMENT, release=False))}
+            "demo_table": demo_table(demo_output(course_copy(tmp / "demo-course", COURSE, ASSIGNMENT, release=False)))}
 
 
 if __name__ == "__main__":

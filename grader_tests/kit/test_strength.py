@@ -27,7 +27,9 @@ def _tiny_course(root, solution=TINY_SOLUTION, test="assert scale(2, 3) == 7\n##
                                                        "assert scale(0, 5) == 1\n### END HIDDEN TESTS"):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    meta = lambda **kw: {"nbgrader": {"schema_version": 3, "task": False, **kw}}  # noqa: E731
+    def meta(**kw):
+        return {"nbgrader": {"schema_version": 3, "task": False, **kw}}
+
     nb.cells = [
         nbformat.v4.new_markdown_cell("Compute $x k + 1$."),
         nbformat.v4.new_code_cell(solution, metadata=meta(grade=False, solution=True, locked=False,

@@ -18,9 +18,9 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from gradekit.authoring.reference import load_reference  # noqa: E402
+from gradekit.authoring.reference import load_reference
 
 COURSE = Path(__file__).resolve().parents[4]  # the course folder: source/assignment1/kit/benchmarks/..
 HIDDEN = [128]  # the notebooks' N_HIDDEN

@@ -15,9 +15,9 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from gradekit.authoring.reference import load_reference  # noqa: E402
+from gradekit.authoring.reference import load_reference
 
 COURSE = Path(__file__).resolve().parents[4]  # the course folder: source/assignment1/kit/benchmarks/..
 
@@ -43,7 +43,9 @@ def main():
         x, dout = rng.normal(size=(n, d)), rng.normal(size=(n, h))
         layer.forward(x)
         dx = layer.backward(dout)
-        f = lambda: layer.forward(x)  # noqa: E731
+        def f():
+            return layer.forward(x)
+
         record("linear dx", dx, num_arr(f, x, dout))
         record("linear dW", layer.grads["weight"], num_arr(f, layer.params["weight"], dout))
         record("linear db", layer.grads["bias"], num_arr(f, layer.params["bias"], dout))
