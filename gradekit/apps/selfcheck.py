@@ -42,11 +42,12 @@ def _first_error(cell) -> str | None:
     return None
 
 
-def check(path: Path, timeout: int = 120, out=sys.stdout) -> int:
+def check(path: Path, timeout: int = 120, out=None) -> int:
     from nbclient import NotebookClient
 
     from gradekit.core.nbgrader_run import nbgrader_env
 
+    out = out or sys.stdout
     path = Path(path)
     try:
         nb = nbformat.read(path, as_version=4)

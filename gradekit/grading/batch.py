@@ -170,11 +170,12 @@ def collect_zip(course: Path, assignment: str, zip_file: Path, times_file: Path 
 SEED_ATTEMPTS = 5
 
 
-def prepare_trusted_references(course: Path, assignment: str, seed: int | None = None, out=sys.stdout) -> int:
+def prepare_trusted_references(course: Path, assignment: str, seed: int | None = None, out=None) -> int:
     """Draw the batch's secret seed (or take the one given, to reproduce a batch), take the snapshot of
     source/ and compute the reference results of the trusted re-check before grading starts, so that no
     submission's time limit pays for them. A drawn seed on which the reference fails its own checks is
-    redrawn; returns the seed."""
+    redrawn; returns the seed. Progress goes to `out` (default: standard output as it is at the call)."""
+    out = out or sys.stdout
     attempts = SEED_ATTEMPTS if seed is None else 1
     for attempt in itertools.count(1):  # returns, or raises at the last attempt
         chosen = trusted.new_seed(course, assignment, seed)
@@ -204,10 +205,12 @@ def status_line(r: Result) -> str:
 
 def grade(course: Path, assignment: str, students=None, jobs=None, limits: Limits | None = None,
           force=False, retry_failed=False, feedback=True, scheduler=None, zip_file=None, times_file=None, progress=True,
-          seed=None, out=sys.stdout) -> dict[str, Result]:
-    """Grade submissions; returns the results of every selected student (graded now or before)."""
+          seed=None, out=None) -> dict[str, Result]:
+    """Grade submissions; returns the results of every selected student (graded now or before). Progress and
+    the summary go to `out` (default: standard output as it is at the call)."""
     from tqdm import tqdm
 
+    out = out or sys.stdout
     course = Path(course).resolve()
     layout = Course(course)
     limits = limits or Limits.from_config(course)
