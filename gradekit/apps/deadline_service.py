@@ -99,7 +99,7 @@ PAGE = """<!doctype html>
 """
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     from tornado.ioloop import IOLoop
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

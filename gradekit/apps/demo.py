@@ -25,7 +25,7 @@ def sample_submissions(course: Path, assignment: str) -> dict[str, dict]:
     return samples
 
 
-def format_table(grades, students) -> str:
+def format_table(grades: dict, students: list[str] | None) -> str:
     rows = [("student", "notebook", "score", "to grade by hand", "lost points in")]
     for (student, notebook), g in sorted(grades.items()):
         if student not in students:

@@ -13,8 +13,12 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
+
+if TYPE_CHECKING:  # names in annotations only
+    from typing import TextIO
 
 
 def _test_cells(nb):
@@ -42,7 +46,7 @@ def _first_error(cell) -> str | None:
     return None
 
 
-def check(path: Path, timeout: int = 120, out=None) -> int:
+def check(path: Path, timeout: int = 120, out: TextIO | None = None) -> int:
     from nbclient import NotebookClient
 
     from gradekit.core.nbgrader_run import nbgrader_env

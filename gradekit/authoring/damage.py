@@ -11,9 +11,12 @@ import copy
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import nbformat
+
+if TYPE_CHECKING:  # names in annotations only
+    from nbformat import NotebookNode
 
 
 def _meta(cell) -> dict:
@@ -30,13 +33,13 @@ def _test_after(nb, index):
                 if _meta(nb.cells[i]).get("grade") and not _meta(nb.cells[i]).get("solution"))
 
 
-def strip_metadata(nb):
+def strip_metadata(nb: NotebookNode) -> NotebookNode:
     for cell in nb.cells:
         cell.metadata = {}
     return nb
 
 
-def colab(nb):
+def colab(nb: NotebookNode) -> NotebookNode:
     """Colab: custom cell metadata and ids dropped, its own metadata added, nbformat 4.0."""
     nb = strip_metadata(nb)
     for cell in nb.cells:
@@ -48,7 +51,7 @@ def colab(nb):
     return nb
 
 
-def jupytext_round_trip(nb):
+def jupytext_round_trip(nb: NotebookNode) -> NotebookNode:
     """A `.py` (percent format, no metadata) converted back: cell types and sources only."""
     cells = []
     for cell in nb.cells:
@@ -58,7 +61,7 @@ def jupytext_round_trip(nb):
     return nb
 
 
-def nbformat_44(nb):
+def nbformat_44(nb: NotebookNode) -> NotebookNode:
     """nbformat 4.4: no cell ids."""
     for cell in nb.cells:
         cell.pop("id", None)
@@ -66,7 +69,7 @@ def nbformat_44(nb):
     return nb
 
 
-def vscode(nb):
+def vscode(nb: NotebookNode) -> NotebookNode:
     """VS Code: its own metadata, new cell ids, execution counts cleared."""
     for cell in nb.cells:
         cell["id"] = uuid.uuid4().hex[:8]
@@ -77,7 +80,7 @@ def vscode(nb):
     return nb
 
 
-def old_jupyter(nb):
+def old_jupyter(nb: NotebookNode) -> NotebookNode:
     """Saved by a Jupyter of 2015 (nbformat 4.0: no ids, `metadata.collapsed`)."""
     nb = nbformat_44(nb)
     for cell in nb.cells:
@@ -87,7 +90,7 @@ def old_jupyter(nb):
     return nb
 
 
-def duplicate_test(nb):
+def duplicate_test(nb: NotebookNode) -> NotebookNode:
     index = _test_after(nb, _solutions(nb)[1])
     copy_ = copy.deepcopy(nb.cells[index])
     copy_["id"] = uuid.uuid4().hex[:8]
@@ -95,7 +98,7 @@ def duplicate_test(nb):
     return nb
 
 
-def duplicate_solution(nb):
+def duplicate_solution(nb: NotebookNode) -> NotebookNode:
     """A copy of a solution cell, with its metadata, kept below an earlier draft: the last one counts."""
     index = _solutions(nb)[1]
     draft = copy.deepcopy(nb.cells[index])
@@ -105,14 +108,14 @@ def duplicate_solution(nb):
     return nb
 
 
-def solution_below_test(nb):
+def solution_below_test(nb: NotebookNode) -> NotebookNode:
     index = _solutions(nb)[0]
     cell = nb.cells.pop(index)
     nb.cells.insert(_test_after(nb, index - 1) + 1, cell)
     return nb
 
 
-def split_solution(nb):
+def split_solution(nb: NotebookNode) -> NotebookNode:
     """A solution cell split in two, both halves keeping its metadata (as JupyterLab's split does)."""
     index = _solutions(nb)[1]
     cell = nb.cells[index]
@@ -125,7 +128,7 @@ def split_solution(nb):
     return nb
 
 
-def merged_with_test(nb):
+def merged_with_test(nb: NotebookNode) -> NotebookNode:
     """A solution cell merged with the test below it (the merged cell keeps the solution's metadata)."""
     index = _solutions(nb)[0]
     test = nb.cells.pop(_test_after(nb, index))
@@ -133,7 +136,7 @@ def merged_with_test(nb):
     return nb
 
 
-def solution_as_raw(nb):
+def solution_as_raw(nb: NotebookNode) -> NotebookNode:
     """A solution cell whose type was changed to raw by a stray keystroke (R in command mode)."""
     index = _solutions(nb)[0]
     cell = nb.cells[index]
@@ -142,21 +145,21 @@ def solution_as_raw(nb):
     return nb
 
 
-def helper_cell_and_stripped(nb):
+def helper_cell_and_stripped(nb: NotebookNode) -> NotebookNode:
     """The student's own helper cell (used by a solution), and metadata stripped by an editor."""
     index = _solutions(nb)[0]
     nb.cells.insert(index, nbformat.v4.new_code_cell("MY_EPSILON = 1e-12  # a helper of my own\n"))
     return strip_metadata(nb)
 
 
-def huge_outputs(nb):
+def huge_outputs(nb: NotebookNode) -> NotebookNode:
     """Outputs of megabytes left in the notebook."""
     for index in _solutions(nb)[:3]:
         nb.cells[index].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 2_000_000)]
     return nb
 
 
-def deleted_instructions(nb):
+def deleted_instructions(nb: NotebookNode) -> NotebookNode:
     """The markdown instructions deleted (no answer is lost)."""
     nb.cells = [c for c in nb.cells if c.cell_type != "markdown" or _meta(c)]
     return nb
@@ -193,7 +196,7 @@ DAMAGES = [
 ]
 
 
-def damaged(nb, damage: Damage, stem: str) -> tuple[str, str]:
+def damaged(nb: NotebookNode, damage: Damage, stem: str) -> tuple[str, str]:
     """(file name, notebook JSON) of `nb` damaged by `damage`."""
     out = damage.apply(copy.deepcopy(nb))
     name = damage.file_name.format(stem=stem, upper=stem.upper())

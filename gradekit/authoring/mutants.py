@@ -108,7 +108,7 @@ def _edits(node, parent_stmt):
         yield "statement deleted", node, "pass"
 
 
-def cell_mutants(notebook: str, cell_id: str, source: str, rewrites=_edits) -> list[Mutant]:
+def cell_mutants(notebook: str, cell_id: str, source: str, rewrites: list = _edits) -> list[Mutant]:
     """One Mutant per (name, node, replacement) that `rewrites(node, parent_statement)` yields for a node
     inside a solution region (gradekit.authoring.variants passes its equivalent rewrites instead of mutations)."""
     allowed = solution_lines(source)

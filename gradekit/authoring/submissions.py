@@ -3,11 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 
 from gradekit.core.cells import grade_id, is_solution_cell, without_markers
 from gradekit.core.layout import Course
+
+if TYPE_CHECKING:  # names in annotations only
+    from collections.abc import Sequence
+
+    from nbformat import NotebookNode
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ def solved_notebook(course: Path, assignment: str, notebook: str):
     return release
 
 
-def apply_edit(nb, edit: Edit) -> None:
+def apply_edit(nb: NotebookNode, edit: Edit) -> None:
     if edit.cell is None:
         cells = [c for c in nb.cells if c.cell_type == "code" and edit.old in c.source]
     else:
@@ -68,7 +74,7 @@ def write_submission(course: Path, assignment: str, student: str, notebooks: dic
     return folder
 
 
-def submission_with_edits(course: Path, assignment: str, notebooks: list[str], edits=()) -> dict:
+def submission_with_edits(course: Path, assignment: str, notebooks: list[str], edits: Sequence[Edit] = ()) -> dict:
     """Reference-solved notebooks with `edits` applied: {name: notebook}."""
     result = {name: solved_notebook(course, assignment, name) for name in notebooks}
     for edit in edits:

@@ -84,7 +84,7 @@ def not_allowed(course: Path, assignment: str) -> dict[str, str]:
     return json.loads(path.read_text()).get("not_allowed", {}) if path.exists() else {}
 
 
-def notebook_variants(path, notebook: str, excluded=()) -> list[Mutant]:
+def notebook_variants(path, notebook: str, excluded: set[str] = ()) -> list[Mutant]:
     nb = nbformat.read(path, as_version=4)
     uses_torch = any("import torch" in c.source for c in nb.cells if c.cell_type == "code")
     result = []

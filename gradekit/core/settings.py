@@ -41,7 +41,7 @@ class Limits:
     disk_mb: int = BatchGrading.disk_limit_mb.default_value
 
     @classmethod
-    def from_config(cls, course: Path, timeout=None, memory_mb=None) -> "Limits":
+    def from_config(cls, course: Path, timeout: float | None = None, memory_mb: int | None = None) -> Limits:
         settings = batch_settings(course)
         return cls(timeout=float(timeout or settings.timeout), memory_mb=int(memory_mb or settings.memory_limit_mb),
                    disk_mb=int(settings.disk_limit_mb))

@@ -14,6 +14,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gradekit.core.errors import GradekitError
 from gradekit.core.layout import Course
@@ -29,6 +30,9 @@ from gradekit.records import similarity_flags
 from gradekit.records.export import write_export
 from gradekit.records.report import write_report
 from gradekit.records.results import Result, ResultStore, Status, apply_scores, read_grades, submission_sha
+
+if TYPE_CHECKING:  # names in annotations only
+    from typing import TextIO
 
 TRUSTED_OVERRULED = "trusted re-check failed where the notebook's own test passed"
 
@@ -170,7 +174,7 @@ def collect_zip(course: Path, assignment: str, zip_file: Path, times_file: Path 
 SEED_ATTEMPTS = 5
 
 
-def prepare_trusted_references(course: Path, assignment: str, seed: int | None = None, out=None) -> int:
+def prepare_trusted_references(course: Path, assignment: str, seed: int | None = None, out: TextIO | None = None) -> int:
     """Draw the batch's secret seed (or take the one given, to reproduce a batch), take the snapshot of
     source/ and compute the reference results of the trusted re-check before grading starts, so that no
     submission's time limit pays for them. A drawn seed on which the reference fails its own checks is
@@ -203,9 +207,10 @@ def status_line(r: Result) -> str:
     return f"{r.student:<28s} {r.status.value:<12s} {score:>9s} {r.seconds:6.1f} s  {extra}".rstrip()
 
 
-def grade(course: Path, assignment: str, students=None, jobs=None, limits: Limits | None = None,
-          force=False, retry_failed=False, feedback=True, scheduler=None, zip_file=None, times_file=None, progress=True,
-          seed=None, out=None) -> dict[str, Result]:
+def grade(course: Path, assignment: str, students: list[str] | None = None, jobs: int | None = None,
+          limits: Limits | None = None, force: bool = False, retry_failed: bool = False, feedback: bool = True,
+          scheduler: str | None = None, zip_file: Path | None = None, times_file: Path | None = None,
+          progress: bool = True, seed: int | None = None, out: TextIO | None = None) -> dict[str, Result]:
     """Grade submissions; returns the results of every selected student (graded now or before). Progress and
     the summary go to `out` (default: standard output as it is at the call)."""
     from tqdm import tqdm

@@ -26,8 +26,12 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import nbformat
+
+if TYPE_CHECKING:  # names in annotations only
+    from nbformat import NotebookNode
 
 STUB_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()", "YOUR ANSWER HERE")
 
@@ -101,7 +105,7 @@ def _only_stub(text: str, stub: str) -> bool:
     return text.strip() == stub or all(any(line.startswith(s) for s in STUB_LINES) for line in lines)
 
 
-def intact(released, submitted) -> bool:
+def intact(released: NotebookNode, submitted: NotebookNode) -> bool:
     """Whether nbgrader can grade the submission as it is: every released solution once, with its metadata
     and type, every graded id at most once, solutions and tests in the release's order."""
     order = [_gid(c) for c in released.cells if _gid(c)]
@@ -120,7 +124,7 @@ def intact(released, submitted) -> bool:
     return [position[g] for g in seen] == sorted(position[g] for g in seen)
 
 
-def repair(released, submitted, notebook: str) -> Repair:
+def repair(released: NotebookNode, submitted: NotebookNode, notebook: str) -> Repair:
     """Match `submitted` to `released` (both nbformat v4 notebooks); see the module's docstring."""
     result = Repair(notebook)
     if intact(released, submitted):

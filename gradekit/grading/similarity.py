@@ -28,6 +28,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 import numpy as np
@@ -36,6 +37,9 @@ from gradekit.core.atomic import write_atomically
 from gradekit.core.cells import grade_id, is_solution_cell
 from gradekit.core.layout import Course
 from gradekit.records.similarity_flags import Flag, results_file
+
+if TYPE_CHECKING:  # names in annotations only
+    from nbformat import NotebookNode
 
 MATCH = 0.8  # overlap (Jaccard) of two versions of a cell that counts as the same version
 MARGIN = 1.5  # over log(pairs): at most about exp(-MARGIN) chance flags per class, by a bound that overestimates
@@ -53,13 +57,13 @@ class Document:
     outputs: dict = field(default_factory=dict)  # hash of a numeric output -> where it is ("notebook/cell")
 
 
-def solution_cells(nb, notebook: str, solution_ids: set[str]) -> dict[str, str]:
+def solution_cells(nb: NotebookNode, notebook: str, solution_ids: set[str]) -> dict[str, str]:
     return {f"{notebook}/{grade_id(c)}": "\n".join(line for line in c.source.splitlines()
                                                  if not line.lstrip().startswith(("%", "!")))
             for c in nb.cells if c.cell_type == "code" and grade_id(c) in solution_ids}
 
 
-def numeric_outputs(nb, notebook: str) -> dict[str, str]:
+def numeric_outputs(nb: NotebookNode, notebook: str) -> dict[str, str]:
     out = {}
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -72,7 +76,7 @@ def numeric_outputs(nb, notebook: str) -> dict[str, str]:
     return out
 
 
-def seeds_of(nbs, pattern: str | None) -> tuple:
+def seeds_of(nbs: list[NotebookNode], pattern: str | None) -> tuple:
     if not pattern:
         return ()
     regex = re.compile(pattern, re.MULTILINE)

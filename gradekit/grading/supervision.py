@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -190,7 +191,8 @@ def grade_one_in_fresh_worker(course: str, assignment: str, student: str, feedba
         worker.kill()
 
 
-def run_local(course, assignment, students, jobs, limits, feedback, probe_seed=0):
+def run_local(course: Path, assignment: str, students: list[str], jobs: int, limits: Limits, feedback: bool,
+              probe_seed: int = 0) -> Iterator[WorkerReply]:
     """Grade on this machine with `jobs` supervised workers; yields replies as they complete."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     logs = Course(course).logs(assignment)
@@ -214,7 +216,8 @@ def run_local(course, assignment, students, jobs, limits, feedback, probe_seed=0
                 workers.get().kill()
 
 
-def run_dask(course, assignment, students, scheduler, limits, feedback, probe_seed=0):
+def run_dask(course: Path, assignment: str, students: list[str], scheduler: str, limits: Limits, feedback: bool,
+             probe_seed: int = 0) -> Iterator[WorkerReply]:
     """Grade on a dask.distributed cluster; the course folder must be on a filesystem all workers share."""
     from dask.distributed import Client
     from dask.distributed import as_completed as dask_completed

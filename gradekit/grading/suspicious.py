@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 
 from gradekit.core.layout import Course
+
+if TYPE_CHECKING:  # names in annotations only
+    from nbformat import NotebookNode
 
 # Modules whose attributes a submission has no reason to overwrite; the assignment's own helper modules
 # (the .py files released beside its notebooks) are added per assignment.
@@ -41,7 +45,7 @@ def _root_name(node) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
-def scan_source(source: str, guarded=GUARDED_MODULES) -> list[str]:
+def scan_source(source: str, guarded: set[str] = GUARDED_MODULES) -> list[str]:
     """What in this code a TA should look at, as short phrases; [] for ordinary code."""
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
     try:
@@ -74,7 +78,7 @@ def scan_source(source: str, guarded=GUARDED_MODULES) -> list[str]:
     return sorted(set(found))
 
 
-def notebook_flags(released, submitted, name: str, helpers=()) -> list[str]:
+def notebook_flags(released: NotebookNode, submitted: NotebookNode, name: str, helpers: set[str] = ()) -> list[str]:
     """Flags of one submitted notebook against its release: suspicious code, edited or deleted test cells."""
     release_sources = {c.source for c in released.cells}
     tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in released.cells

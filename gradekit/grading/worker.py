@@ -12,9 +12,13 @@ import json
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from gradekit.grading.supervision import GradingRequest, WorkerReply
 from gradekit.plugins.sandbox import die_with_parent
+
+if TYPE_CHECKING:  # names in annotations only
+    from nbgrader.apps import NbGraderAPI
 
 
 def make_api(course: str):
@@ -27,7 +31,7 @@ def make_api(course: str):
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
-def handle(api, course: str, assignment: str, request: GradingRequest) -> WorkerReply:
+def handle(api: NbGraderAPI, course: str, assignment: str, request: GradingRequest) -> WorkerReply:
     """Intake, autograde from the private copy, feedback; the kernel's scratch folders removed after."""
     from gradekit.core.layout import Course
     from gradekit.grading.intake import SubmissionRejected, discard, intake_root, take_in
@@ -61,7 +65,7 @@ def handle(api, course: str, assignment: str, request: GradingRequest) -> Worker
     return reply
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     course, assignment, supervisor = (argv or sys.argv[1:])[:3]
     die_with_parent(int(supervisor))
     # Keep stdout for the protocol: anything else printed (logs, library chatter) goes to stderr.

@@ -8,6 +8,10 @@ memory (`record` / `take_recorded`) and sends them in its reply.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # names in annotations only
+    from nbformat import NotebookNode
 
 METADATA_KEY = "gradekit"
 PASSED, FAILED = "passed", "failed"
@@ -27,11 +31,11 @@ class NotebookFindings:
     verified: bool = False  # every graded cell had a grader-side check (the assignment has probes)
     probe_seed: int = 0  # the secret seed the probes' inputs were drawn from (a regrade reproduces it)
 
-    def save(self, nb) -> None:
+    def save(self, nb: NotebookNode) -> None:
         nb.metadata[METADATA_KEY] = asdict(self)
 
     @classmethod
-    def of(cls, nb) -> "NotebookFindings":
+    def of(cls, nb: NotebookNode) -> "NotebookFindings":
         return cls.from_dict(nb.metadata.get(METADATA_KEY, {}))
 
     @classmethod

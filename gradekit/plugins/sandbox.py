@@ -43,7 +43,7 @@ import time
 INNER = "--inner"
 
 
-def parse(argv):
+def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--writable", action="append", default=[])
     parser.add_argument("--keep", action="append", default=[])
@@ -124,7 +124,7 @@ def cover(folder: str, keep: list[str], writable: bool) -> None:
             os.close(fd)
 
 
-def build_filesystem(args) -> None:
+def build_filesystem(args: argparse.Namespace) -> None:
     mount("--make-rprivate", "/")
     writable = [os.path.realpath(p) for p in args.writable]
     for path in writable:  # their own mounts, so that they stay writable below
@@ -249,7 +249,7 @@ def drop_to_user(uid: int) -> None:
         raise OSError(ctypes.get_errno(), "no_new_privs")
 
 
-def limit(args) -> None:
+def limit(args: argparse.Namespace) -> None:
     mb = 2**20
     for name, value in ((resource.RLIMIT_AS, args.memory_mb * mb), (resource.RLIMIT_FSIZE, args.file_mb * mb),
                         (resource.RLIMIT_NOFILE, args.open_files), (resource.RLIMIT_NPROC, args.processes)):
@@ -343,7 +343,7 @@ def die_with_parent(parent_pid: int = 0) -> None:
         os._exit(1)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     cwd = os.getcwd()
     if not args.inner:

@@ -27,12 +27,18 @@ import subprocess
 import tempfile
 import types
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gradekit.core.atomic import write_atomically
 from gradekit.core.files import remove_tree
 from gradekit.core.layout import RUN_LEFTOVERS, Course
+
+if TYPE_CHECKING:  # names in annotations only
+    from types import ModuleType
+
+    from nbformat import NotebookNode
 
 PROBE_MIME = "application/x-gradekit-probes"  # the probe cell's one output: a base64 npz archive
 PROBE_CELL_TAG = "gradekit-probes"
@@ -186,7 +192,7 @@ del __gradekit_probes
     return cell
 
 
-def arrays_from_outputs(outputs) -> dict[str, dict[str, np.ndarray | None]] | None:
+def arrays_from_outputs(outputs: list) -> dict[str, dict[str, np.ndarray | None]] | None:
     """{grade_id: {key: array}} from the probe cell's outputs; None unless exactly one probe output is there
     and it decodes. An entry that is not plain data (an object array) is kept as None and fails its check."""
     found = [o for o in outputs if o.get("output_type") in ("display_data", "execute_result")
@@ -255,7 +261,7 @@ def default_check(got: dict, ref: dict, rtol: float = 1e-6, atol: float = 1e-9) 
     return None
 
 
-def judge(module, student: dict | None, reference: dict) -> dict[str, str | None]:
+def judge(module: ModuleType, student: dict | None, reference: dict) -> dict[str, str | None]:
     """{grade_id: None if the check passed, else a message for the student (no reference values)}."""
     verdicts = {}
     for grade_id, ref in reference.items():
@@ -280,7 +286,7 @@ def judge(module, student: dict | None, reference: dict) -> dict[str, str | None
     return verdicts
 
 
-def check_coverage(module, nb, notebook: str) -> None:
+def check_coverage(module: ModuleType, nb: NotebookNode, notebook: str) -> None:
     """Every graded cell has a probe and every probe a graded cell (ProbeError otherwise)."""
     from gradekit.plugins.verdicts import graded_test_cells
 
@@ -322,7 +328,7 @@ def reference_arrays(course: Path, assignment: str, notebook: str, seed: int | N
     return arrays
 
 
-def reference_sweep(course: Path, assignment: str, notebook: str, seeds, timeout: int = 1200) -> dict:
+def reference_sweep(course: Path, assignment: str, notebook: str, seeds: list[int], timeout: int = 1200) -> dict:
     """{seed: {grade_id: message}} for every seed on which the instructor's solution fails one of its own
     checks; empty when the checks hold on all of them. The notebook runs once and the probes once per seed,
     so that a check which depends on luck in the drawn inputs is found before a batch draws such a seed."""

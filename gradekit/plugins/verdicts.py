@@ -15,12 +15,17 @@ plain nbgrader scores it, and forged outputs still cannot raise a score (no part
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # names in annotations only
+    from nbformat import NotebookNode
+
 FAILED_ENAME = "TrustedCheckFailed"  # the error the grader writes first into a cell that does not pass
 NO_CHECK = "this cell has no grader-side check"
 KERNEL_FAILED = "a test of this cell failed in your notebook"
 
 
-def graded_test_cells(nb):
+def graded_test_cells(nb: NotebookNode):
     """(grade_id, cell) for every autograded test cell."""
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -28,7 +33,7 @@ def graded_test_cells(nb):
             yield meta.get("grade_id"), cell
 
 
-def fail_cell(cell, message: str) -> None:
+def fail_cell(cell: NotebookNode, message: str) -> None:
     """Put the grader's failure first in a graded cell's outputs, which nbgrader scores as 0."""
     import nbformat
 
@@ -36,18 +41,18 @@ def fail_cell(cell, message: str) -> None:
         "error", ename=FAILED_ENAME, evalue=message, traceback=[f"{FAILED_ENAME}: {message}"]))
 
 
-def kernel_failed(cell) -> bool:
+def kernel_failed(cell: NotebookNode) -> bool:
     return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
 
 
-def no_partial_credit(cell) -> None:
+def no_partial_credit(cell: NotebookNode) -> None:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "execute_result":
             output["output_type"] = "display_data"
             output.pop("execution_count", None)
 
 
-def award(nb, checks: dict[str, str | None] | None) -> dict[str, str]:
+def award(nb: NotebookNode, checks: dict[str, str | None] | None) -> dict[str, str]:
     """Write the grader's verdict into every graded cell; returns {grade_id: "passed" or the reason}.
 
     `checks`: the trusted re-check's verdict per grade_id (None: passed), or None for an unverified notebook.

@@ -57,7 +57,7 @@ def extensions_file(course: Path, assignment: str) -> Path:
     return Course(course).extensions(assignment)
 
 
-def recompute_penalties(course: Path, assignment: str, students=None) -> list[str]:
+def recompute_penalties(course: Path, assignment: str, students: list[str] | None = None) -> list[str]:
     """Apply the course's late policy again to every graded notebook of `assignment` (or of `students`),
     from the gradebook's scores and due dates, exactly as nbgrader's AssignLatePenalties does; with late-day
     tokens, to every assignment, since tokens spent here change what is left for the later ones. Returns

@@ -4,13 +4,17 @@ from __future__ import annotations
 import html
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gradekit.core.atomic import write_atomically
 from gradekit.core.layout import Course
 from gradekit.records.results import ResultStore, Status
 
+if TYPE_CHECKING:  # names in annotations only
+    from gradekit.records.results import Result
 
-def pass_rates(results) -> list[tuple[str, float, int]]:
+
+def pass_rates(results: list[Result]) -> list[tuple[str, float, int]]:
     """(test, share of graded submissions with full marks, n) for every autograded test, worst first."""
     totals: dict[str, list[int]] = {}
     for r in results:

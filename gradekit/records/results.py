@@ -106,7 +106,7 @@ def read_grades(course: Path, assignment: str, student: str | None = None
     return result
 
 
-def apply_scores(result: Result, grades) -> Result:
+def apply_scores(result: Result, grades: dict) -> Result:
     """Score, maximum, points still to grade by hand and status of a graded submission, from its
     notebooks' gradebook grades (used when grading, and again at export to include manual grades)."""
     grades = list(grades)

@@ -24,6 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gradekit.authoring.mutants import Mutant, notebook_mutants
 from gradekit.authoring.strength.render import kill_rate_figure, markdown
@@ -39,6 +40,14 @@ from gradekit.core.settings import Limits
 from gradekit.grading.batch import grade
 from gradekit.records.results import Status
 
+if TYPE_CHECKING:  # names in annotations only
+    from collections.abc import Sequence
+
+    from nbformat import NotebookNode
+
+    from gradekit.authoring.submissions import Edit
+    from gradekit.records.results import Result
+
 EQUIVALENTS_FILE = "strength_equivalents.json"
 
 
@@ -47,7 +56,8 @@ def load_equivalents(course: Path, assignment: str) -> dict[str, dict]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def select_mutants(course: Path, assignment: str, notebooks, sample=None, seed=0) -> list[Mutant]:
+def select_mutants(course: Path, assignment: str, notebooks: list[str], sample: int | None = None,
+                   seed: int = 0) -> list[Mutant]:
     chosen = []
     for nb in notebooks:
         mutants = notebook_mutants(Course(course).source(assignment) / f"{nb}.ipynb", nb)
@@ -57,7 +67,7 @@ def select_mutants(course: Path, assignment: str, notebooks, sample=None, seed=0
     return chosen
 
 
-def mutant_submission(solved, mutant: Mutant):
+def mutant_submission(solved: NotebookNode, mutant: Mutant) -> NotebookNode:
     """A copy of the solved notebook `solved` with the mutant's cell (or a correct variant's) in place of the
     reference's."""
     nb = copy.deepcopy(solved)
@@ -82,10 +92,12 @@ class CorrectVariant:
     diff: str
 
 
-def correct_variants(course: Path, assignment: str, notebooks, solved: dict, draws: int) -> list[CorrectVariant]:
-    """Generated rewrites (gradekit.authoring.variants), the kit's catalogued alternatives and `draws` draws per notebook
+def correct_variants(course: Path, assignment: str, notebooks: list[str], solved: dict,
+                     draws: int) -> list[CorrectVariant]:
+    """Generated rewrites (gradekit.authoring.variants), the kit's catalogued alternatives and `draws` draws per
+    notebook
     (none when the assignment's kit has no alternatives)."""
-    def edited(edits):
+    def edited(edits: Sequence[Edit]):
         touched = sorted({e.notebook for e in edits})
         nbs = {nb: copy.deepcopy(solved[nb]) for nb in touched}
         for e in edits:
@@ -125,24 +137,25 @@ def notebook_diff(reference: dict, variant: dict) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in out)
 
 
-def own_tests(result, notebooks) -> dict:
+def own_tests(result: Result, notebooks: list[str] | None) -> dict:
     """Tests of the submitted notebooks only: a partial submission also has 0-score rows for the others."""
     return {t: v for t, v in result.tests.items() if t.split(":", 1)[0] in notebooks}
 
 
-def lost_tests(result, notebooks) -> list[str]:
+def lost_tests(result: Result, notebooks: list[str] | None) -> list[str]:
     """Tests of the submitted notebooks that lost points (none when grading failed: see grading_failed)."""
     if result.status == Status.FAILED:
         return []
     return [t for t, (s, mx) in own_tests(result, notebooks).items() if s is not None and s < mx]
 
 
-def grading_failed(result) -> str:
+def grading_failed(result: Result) -> str:
     return (result.reason or "grading failed") if result.status == Status.FAILED else ""
 
 
-def run(course: Path, assignment: str, notebooks=None, jobs=None, sample=None, seed=0,
-        timeout=120.0, out_dir: Path | None = None, progress=True, fairness=True, draws=50) -> StrengthReport:
+def run(course: Path, assignment: str, notebooks: list[str] | None = None, jobs: int | None = None,
+        sample: int | None = None, seed: int = 0, timeout: float = 120.0, out_dir: Path | None = None,
+        progress: bool = True, fairness: bool = True, draws: int = 50) -> StrengthReport:
     """Grade mutants (how many bugs the tests catch) and, with `fairness`, correct variants and `draws`
     draws of the free randomness per notebook (how much correct work they fail), in one batch."""
     import nbformat

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # names in annotations only
+    from collections.abc import Callable, Iterable
 
 
 @dataclass
@@ -18,7 +22,7 @@ class Rate:
         return self.failed / self.graded if self.graded else None
 
     @classmethod
-    def over(cls, rows, lost) -> Rate:
+    def over(cls, rows: Iterable, lost: Callable[[object], bool]) -> Rate:
         rows = list(rows)
         return cls(len(rows), sum(1 for r in rows if lost(r)))
 
