@@ -51,7 +51,7 @@ def _generate(course: Course, assignment: str | None, args) -> int:
 def _demo(course: Course, assignment, args) -> int:
     from gradekit.apps.demo import main as demo
 
-    return demo(course.root)
+    return demo(course)
 
 
 def _grade(course: Course, assignment: str, args) -> int:
@@ -61,10 +61,10 @@ def _grade(course: Course, assignment: str, args) -> int:
     from gradekit.grading.batch import grade
 
     try:
-        limits = Limits.from_config(course.root, timeout=args.timeout, memory_mb=args.memory_limit)
+        limits = Limits.from_config(course, timeout=args.timeout, memory_mb=args.memory_limit)
     except TraitError as err:
         raise GradekitError(f"{course / CONFIG_FILE}: {err}") from None
-    grade(course.root, assignment, students=args.student, jobs=args.jobs, limits=limits, force=args.force,
+    grade(course, assignment, students=args.student, jobs=args.jobs, limits=limits, force=args.force,
           retry_failed=args.retry_failed, feedback=not args.no_feedback, scheduler=args.scheduler,
           zip_file=args.zip, times_file=args.times, seed=args.seed)
     return 0
@@ -73,7 +73,7 @@ def _grade(course: Course, assignment: str, args) -> int:
 def _strength(course: Course, assignment: str, args) -> int:
     from gradekit.authoring.strength import run, summary_table
 
-    report = run(course.root, assignment, notebooks=args.notebook, jobs=args.jobs, sample=args.sample,
+    report = run(course, assignment, notebooks=args.notebook, jobs=args.jobs, sample=args.sample,
                  seed=args.seed, timeout=args.timeout, fairness=not args.no_fairness, draws=args.draws)
     print(summary_table(report))
     if args.min_kill_rate is not None and (report.summary["all"].kill_rate or 0.0) < args.min_kill_rate:
@@ -92,22 +92,22 @@ def _similarity(course: Course, assignment: str, args) -> int:
     from gradekit.records.report import write_report
     from gradekit.records.similarity_flags import describe
 
-    print(describe(run(course.root, assignment)))
-    print(f"report: {write_report(course.root, assignment)}")
+    print(describe(run(course, assignment)))
+    print(f"report: {write_report(course, assignment)}")
     return 0
 
 
 def _export(course: Course, assignment: str, args) -> int:
     from gradekit.records.export import write_export
 
-    print(write_export(course.root, assignment))
+    print(write_export(course, assignment))
     return 0
 
 
 def _report(course: Course, assignment: str, args) -> int:
     from gradekit.records.report import write_report
 
-    print(write_report(course.root, assignment))
+    print(write_report(course, assignment))
     return 0
 
 
@@ -115,7 +115,7 @@ def _lms(course: Course, assignment: str, args) -> int:
     from gradekit.records.lms_import import summary, write_import
 
     try:
-        out, filled = write_import(course.root, assignment, Path(args.gradebook), args.column, args.format,
+        out, filled = write_import(course, assignment, Path(args.gradebook), args.column, args.format,
                                    Path(args.roster) if args.roster else None, Path(args.out) if args.out else None)
     except (OSError, ValueError, KeyError) as err:
         raise GradekitError(str(err)) from None
@@ -128,19 +128,19 @@ def _late(course: Course, assignment: str, args) -> int:
     from gradekit.records.lateness import describe_extensions, grant_extension, parse_moment, set_due_date
 
     if args.command == "extensions":
-        print(describe_extensions(course.root, assignment))
+        print(describe_extensions(course, assignment))
         return 0
     if args.command == "due":
         try:
-            changed = set_due_date(course.root, assignment, parse_moment(args.at))
+            changed = set_due_date(course, assignment, parse_moment(args.at))
         except ValueError as err:
             raise GradekitError(f"--at {args.at!r}: {err}", "give '2026-12-04 23:59' (UTC) or "
                                 "'2026-12-04T23:59+01:00'") from None
     else:
-        changed = grant_extension(course.root, assignment, args.student, days=args.days, hours=args.hours,
+        changed = grant_extension(course, assignment, args.student, days=args.days, hours=args.hours,
                                   reason=args.reason)
     print(f"late penalties changed for: {', '.join(changed) or 'nobody'}; export rewritten: "
-          f"{write_export(course.root, assignment)}")
+          f"{write_export(course, assignment)}")
     return 0
 
 
@@ -150,12 +150,12 @@ def _repair(course: Course, assignment: str, args) -> int:
     if args.student not in course.submitted_students(assignment):
         raise GradekitError(f"no submission in submitted/{args.student}/{assignment}/")
     try:
-        print(take_in(course.root, assignment, args.student, course.notebooks(assignment)).describe())
+        print(take_in(course, assignment, args.student, course.notebooks(assignment)).describe())
     except SubmissionRejected as err:
         print(f"not graded: {err}")
         return 1
     finally:
-        discard(course.root, assignment, args.student)
+        discard(course, assignment, args.student)
     return 0
 
 

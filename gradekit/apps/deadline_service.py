@@ -41,7 +41,8 @@ def make_app(course: Path, released_in: Path | None = None):
 
     from gradekit.core.layout import Course
 
-    course_id = Course(course).directory.course_id
+    course = Course(course)
+    course_id = course.directory.course_id
     pool = ThreadPoolExecutor(2)  # the gradebook is read beside the event loop, never on it
     cache: dict[str, tuple[float, list]] = {}
 

@@ -16,7 +16,8 @@ from gradekit.records.results import read_grades
 def sample_submissions(course: Path, assignment: str) -> dict[str, dict]:
     """{student id: {notebook name: notebook}}: the reference, the blank release, and the samples of the
     assignment's kit (kit/demo.py)."""
-    names = Course(course).notebooks(assignment)
+    course = Course(course)
+    names = course.notebooks(assignment)
     samples = {"sample-reference": submission_with_edits(course, assignment, names),
                "sample-blank": untouched_release(course, assignment, names)}
     demo = kit_part(course, assignment, "demo")
@@ -47,9 +48,9 @@ def main(course: Path) -> int:
     The samples are graded in demo/, a throwaway copy of the course with its own gradebook, so the
     course's real gradebook never holds sample students.
     """
+    course = Course(course)
     t0 = time.perf_counter()
-    course = Path(course).resolve()
-    assignments = Course(course).assignments()
+    assignments = course.assignments()
     sandbox = course / "demo"
     shutil.rmtree(sandbox, ignore_errors=True)
     for assignment in assignments:

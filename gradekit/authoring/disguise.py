@@ -144,8 +144,9 @@ def population(course, assignment: str, composed: int = 40, copies: int = 20, se
     from gradekit.core.assignment_kit import kit_part
     from gradekit.core.layout import Course
 
+    course = Course(course)
     rng = random.Random(seed)
-    notebooks = Course(course).notebooks(assignment)
+    notebooks = course.notebooks(assignment)
     alternatives = getattr(kit_part(course, assignment, "alternatives"), "ALTERNATIVES", {})
     bugs = list(getattr(kit_part(course, assignment, "bugs"), "BUGS", []))
     students = {"reference": submission_with_edits(course, assignment, notebooks)}
@@ -161,7 +162,7 @@ def population(course, assignment: str, composed: int = 40, copies: int = 20, se
         groups.setdefault(frozenset((e.notebook, e.cell) for e in edits), []).append(edits)
     # and the small equivalent rewrites of gradekit.authoring.variants (a @ b or np.matmul, ...), each taken or not
     rewrites = [[Edit(v.notebook, v.cell, v.original, v.replacement)] for nb in notebooks
-                for v in notebook_variants(Course(course).source(assignment) / f"{nb}.ipynb", nb,
+                for v in notebook_variants(course.source(assignment) / f"{nb}.ipynb", nb,
                                            not_allowed(course, assignment))]
     for i in range(composed):
         chosen = [pick for options in groups.values() for pick in [rng.choice([None, *options])] if pick]

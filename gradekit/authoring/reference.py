@@ -25,7 +25,8 @@ def _is_definition_cell(cell) -> bool:
 
 def load_reference(course: Path, assignment: str, notebook: str) -> dict:
     """Execute the setup and solution cells of source/<assignment>/<notebook>.ipynb; return the namespace."""
-    folder = Course(course).source(assignment)
+    course = Course(course)
+    folder = course.source(assignment)
     nb = nbformat.read(folder / f"{notebook}.ipynb", as_version=4)
     code = "\n\n".join(
         "\n".join(line for line in without_markers(cell.source).splitlines() if not line.startswith("%"))

@@ -41,9 +41,9 @@ class Bug:
 
 def solved_notebook(course: Path, assignment: str, notebook: str):
     """The released notebook with every stub filled in with the reference solution."""
-    layout = Course(course)
-    release = nbformat.read(layout.release(assignment) / f"{notebook}.ipynb", as_version=4)
-    source = nbformat.read(layout.source(assignment) / f"{notebook}.ipynb", as_version=4)
+    course = Course(course)
+    release = nbformat.read(course.release(assignment) / f"{notebook}.ipynb", as_version=4)
+    source = nbformat.read(course.source(assignment) / f"{notebook}.ipynb", as_version=4)
     solutions = {grade_id(c): c.source for c in source.cells if is_solution_cell(c)}
     for cell in release.cells:
         if is_solution_cell(cell) and grade_id(cell) in solutions:
@@ -67,7 +67,8 @@ def apply_edit(nb: NotebookNode, edit: Edit) -> None:
 
 def write_submission(course: Path, assignment: str, student: str, notebooks: dict) -> Path:
     """Write notebooks {name: notebook} as `submitted/<student>/<assignment>/<name>.ipynb`."""
-    folder = Course(course).submitted(student, assignment)
+    course = Course(course)
+    folder = course.submitted(student, assignment)
     folder.mkdir(parents=True, exist_ok=True)
     for name, nb in notebooks.items():
         nbformat.write(nb, folder / f"{name}.ipynb")
@@ -83,5 +84,6 @@ def submission_with_edits(course: Path, assignment: str, notebooks: list[str], e
 
 
 def untouched_release(course: Path, assignment: str, notebooks: list[str]) -> dict:
-    return {name: nbformat.read(Course(course).release(assignment) / f"{name}.ipynb", as_version=4)
+    course = Course(course)
+    return {name: nbformat.read(course.release(assignment) / f"{name}.ipynb", as_version=4)
             for name in notebooks}

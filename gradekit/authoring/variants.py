@@ -80,7 +80,8 @@ def cell_variants(notebook: str, cell_id: str, source: str, uses_torch: bool) ->
 
 def not_allowed(course: Path, assignment: str) -> dict[str, str]:
     """{"<rule>@<grade_id>": reason} of rewrites the instructions rule out in that cell."""
-    path = Course(course).source(assignment) / FAIRNESS_FILE
+    course = Course(course)
+    path = course.source(assignment) / FAIRNESS_FILE
     return json.loads(path.read_text()).get("not_allowed", {}) if path.exists() else {}
 
 

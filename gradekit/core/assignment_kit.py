@@ -24,7 +24,8 @@ from gradekit.core.layout import Course
 
 def load_kit(course: Path, assignment: str) -> ModuleType | None:
     """The kit package of `assignment` with every module in it imported, or None when it has none."""
-    folder = Course(course).kit(assignment)
+    course = Course(course)
+    folder = course.kit(assignment)
     init = folder / "__init__.py"
     if not init.is_file():
         return None

@@ -43,18 +43,19 @@ def course_copy(dest: Path, course: Path, assignment: str, release: bool = True)
     With `release`, nbgrader's generate_assignment fills release/ and registers the assignment in the
     sandbox's gradebook, which autograde needs.
     """
+    course = Course(course)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(course) / CONFIG_FILE, dest / CONFIG_FILE)
-    shutil.copytree(Course(course).source(assignment), Course(dest).source(assignment),
+    shutil.copytree(course.source(assignment), Course(dest).source(assignment),
                     ignore=shutil.ignore_patterns(*RUN_LEFTOVERS))
     # The trusted re-check's reference results (gradekit.plugins.trusted) are keyed by the content of source/ and
     # the probes' seed, so a copy with its seed stays valid and saves each sandbox one run of every notebook
     # (until `gradekit grade` draws the batch's own seed).
-    cache = Course(course).reference_cache(assignment)
+    cache = course.reference_cache(assignment)
     if cache.is_dir():
         shutil.copytree(cache, Course(dest).reference_cache(assignment), dirs_exist_ok=True)
-    seed = Course(course).probe_seed(assignment)  # the seed those results were computed with
+    seed = course.probe_seed(assignment)  # the seed those results were computed with
     if seed.is_file():
         shutil.copy(seed, Course(dest).probe_seed(assignment))
     if release:
@@ -79,8 +80,8 @@ def generate(course: Path, assignment: str) -> None:
     nbgrader deletes release/<assignment> when generation fails (for example when the gradebook
     already holds submissions and a notebook was added); the previous folders are then put back.
     """
-    layout = Course(course)
-    folders = [layout.release(assignment), layout.solutions(assignment)]
+    course = Course(course)
+    folders = [course.release(assignment), course.solutions(assignment)]
     with tempfile.TemporaryDirectory() as backup:
         for i, folder in enumerate(folders):
             if folder.exists():
@@ -95,7 +96,7 @@ def generate(course: Path, assignment: str) -> None:
                     shutil.copytree(Path(backup) / str(i), folder)
             raise
         finally:
-            for stray in layout.source(assignment).glob("*_metrics.json"):  # from generate_solution
+            for stray in course.source(assignment).glob("*_metrics.json"):  # from generate_solution
                 stray.unlink()
     for path in folders[1].glob("*.ipynb"):
         strip_outputs(path)

@@ -49,7 +49,8 @@ class Limits:
 
 def batch_settings(course: Path) -> BatchGrading:
     """The course's BatchGrading settings (TraitError, naming the setting, when one is invalid)."""
-    return BatchGrading(config=Course(course).config)
+    course = Course(course)
+    return BatchGrading(config=course.config)
 
 
 def describe() -> str:

@@ -65,21 +65,20 @@ def classify_failure(text: str) -> str:
 def purge_grade(course: Path, assignment: str, student: str) -> None:
     """Remove any earlier grade of a submission that now failed, so nothing stale looks current."""
     from nbgrader.api import Gradebook, MissingEntry
-
-    layout = Course(course)
-    with Gradebook(layout.gradebook_url) as gb:
+    course = Course(course)
+    with Gradebook(course.gradebook_url) as gb:
         try:
             gb.remove_submission(assignment, student)
         except MissingEntry:
             pass
-    for folder in (layout.autograded(student, assignment), layout.feedback(student, assignment)):
+    for folder in (course.autograded(student, assignment), course.feedback(student, assignment)):
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def finalize(course: Path, assignment: str, reply: WorkerReply, limits: Limits, sha: str) -> Result:
     """The one Result of a submission, from the worker's reply, the gradebook and the notebooks' findings."""
+    course = Course(course)
     student = reply.student
-    layout = Course(course)
     discard(course, assignment, student)  # a killed worker leaves its copies behind
     result = Result(student, Status.FAILED, seconds=round(reply.seconds, 2), submission_sha=sha,
                     graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
@@ -103,12 +102,12 @@ def finalize(course: Path, assignment: str, reply: WorkerReply, limits: Limits, 
 
     grades = {nb: g for (_, nb), g in read_grades(course, assignment, student=student).items()}
     submitted = set(reply.notebooks)  # after intake, which may have taken a notebook saved under another name
-    result.flags += [f"missing notebook {nb}" for nb in layout.notebooks(assignment) if nb not in submitted]
+    result.flags += [f"missing notebook {nb}" for nb in course.notebooks(assignment) if nb not in submitted]
     if reply.feedback is False:
         result.flags.append("feedback failed")
     # from the worker's memory, never read back from a folder
     findings = {nb: NotebookFindings.from_dict(f) for nb, f in sorted(reply.findings.items())
-                if nb in layout.notebooks(assignment)}
+                if nb in course.notebooks(assignment)}
     result.flags += findings_flags(findings)
     result.verified = bool(findings) and all(f.verified for f in findings.values())
     result.probe_seed = next((f.probe_seed for f in findings.values() if f.probe_seed), 0)
@@ -141,7 +140,8 @@ def require_registered(course: Path, assignment: str) -> None:
     submission with a message that hides the cause, and flag every test cell as edited."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    url = Course(course).gradebook_url
+    course = Course(course)
+    url = course.gradebook_url
     with Gradebook(url) as gb:
         try:
             gb.find_assignment(assignment)
@@ -158,7 +158,8 @@ def collect_zip(course: Path, assignment: str, zip_file: Path, times_file: Path 
     submission times, if given, go beside it for gradekit.plugins.zip_collector.LmsCollector."""
     from gradekit.plugins.zip_collector import TIMES_FILE, read_times
 
-    archive = Course(course).lms_archive(assignment)
+    course = Course(course)
+    archive = course.lms_archive(assignment)
     archive.mkdir(parents=True, exist_ok=True)
     (archive / TIMES_FILE).unlink(missing_ok=True)  # times belong to the zip they came with
     if times_file:
@@ -179,13 +180,14 @@ def prepare_trusted_references(course: Path, assignment: str, seed: int | None =
     source/ and compute the reference results of the trusted re-check before grading starts, so that no
     submission's time limit pays for them. A drawn seed on which the reference fails its own checks is
     redrawn; returns the seed. Progress goes to `out` (default: standard output as it is at the call)."""
+    course = Course(course)
     out = out or sys.stdout
     attempts = SEED_ATTEMPTS if seed is None else 1
     for attempt in itertools.count(1):  # returns, or raises at the last attempt
         chosen = trusted.new_seed(course, assignment, seed)
         snap = trusted.snapshot(course, assignment)
         try:
-            for notebook in Course(course).notebooks(assignment):
+            for notebook in course.notebooks(assignment):
                 if (snap / "probes" / f"{notebook}.py").is_file():
                     t0 = time.perf_counter()
                     trusted.reference_arrays(course, assignment, notebook, chosen)
@@ -215,15 +217,14 @@ def grade(course: Path, assignment: str, students: list[str] | None = None, jobs
     the summary go to `out` (default: standard output as it is at the call)."""
     from tqdm import tqdm
 
+    course = Course(course)
     out = out or sys.stdout
-    course = Path(course).resolve()
-    layout = Course(course)
     limits = limits or Limits.from_config(course)
     jobs = jobs or batch_settings(course).jobs or os.cpu_count() or 1
     if zip_file:
         collect_zip(course, assignment, Path(zip_file), times_file)
-    layout.pick(assignment)
-    available = layout.submitted_students(assignment)
+    course.pick(assignment)
+    available = course.submitted_students(assignment)
     selected = list(students) if students else available
     unknown = sorted(set(selected) - set(available))
     if unknown:

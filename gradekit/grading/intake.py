@@ -64,7 +64,8 @@ class Intake:
 
 def intake_root(course: Path, assignment: str) -> Path:
     """nbgrader's submitted_directory for the copies (relative to the course root)."""
-    return Course(course).intake(assignment)
+    course = Course(course)
+    return course.intake(assignment)
 
 
 def _kind(mode: int, links: int) -> str | None:
@@ -99,8 +100,8 @@ def _copy_exactly(src: Path, dest: Path, expected: os.stat_result) -> None:
 
 def take_in(course: Path, assignment: str, student: str, notebooks: list[str]) -> Intake:
     """Copy a submission's acceptable files into its private folder (replacing an earlier copy)."""
-    layout = Course(course)
-    source = layout.submitted(student, assignment)
+    course = Course(course)
+    source = course.submitted(student, assignment)
     dest = intake_root(course, assignment) / student / assignment
     shutil.rmtree(dest.parent, ignore_errors=True)
     dest.mkdir(parents=True)
@@ -175,8 +176,9 @@ def _repair(course: Path, assignment: str, intake: Intake, notebooks: list[str])
 
     from gradekit.grading.repair import repair
 
+    course = Course(course)
     for stem in notebooks:
-        path, released = intake.folder / f"{stem}.ipynb", Course(course).release(assignment) / f"{stem}.ipynb"
+        path, released = intake.folder / f"{stem}.ipynb", course.release(assignment) / f"{stem}.ipynb"
         if not path.is_file() or not released.is_file():
             continue
         try:
@@ -198,7 +200,8 @@ def discard(course: Path, assignment: str, student: str) -> None:
     (gradekit.plugins.preprocessors.bounded_execute), without following any link a kernel made."""
     from gradekit.core.files import remove_tree
 
+    course = Course(course)
     remove_tree(intake_root(course, assignment) / student)
-    remove_tree(Course(course).scratch(assignment) / student)  # exactly this student's
+    remove_tree(course.scratch(assignment) / student)  # exactly this student's
 
 

@@ -230,10 +230,10 @@ def _output_flags(documents: list[Document]) -> list[Flag]:
 
 def released_cells(course: Path, assignment: str) -> tuple[dict, dict[str, str]]:
     """The solution-cell ids of each notebook, and the released stub of each cell ("notebook/id" -> code)."""
-    layout = Course(course)
+    course = Course(course)
     solution_ids, stubs = {}, {}
-    for nb in layout.notebooks(assignment):
-        released = nbformat.read(layout.release(assignment) / f"{nb}.ipynb", as_version=4)
+    for nb in course.notebooks(assignment):
+        released = nbformat.read(course.release(assignment) / f"{nb}.ipynb", as_version=4)
         solution_ids[nb] = {grade_id(c) for c in released.cells if is_solution_cell(c)}
         stubs.update(solution_cells(released, nb, solution_ids[nb]))
     return solution_ids, stubs
@@ -242,20 +242,19 @@ def released_cells(course: Path, assignment: str) -> tuple[dict, dict[str, str]]
 def course_documents(course: Path, assignment: str, seed_pattern: str | None = None) -> tuple[list[Document], dict]:
     """The documents of every student in submitted/ (outputs also from autograded/), and the stubs."""
     from gradekit.core.files import read_regular
-
-    layout = Course(course)
+    course = Course(course)
     solution_ids, stubs = released_cells(course, assignment)
     documents = []
-    for student in layout.submitted_students(assignment):
+    for student in course.submitted_students(assignment):
         cells, outputs, read = {}, {}, []
         for nb in solution_ids:
-            for folder in (layout.submitted(student, assignment), layout.autograded(student, assignment)):
+            for folder in (course.submitted(student, assignment), course.autograded(student, assignment)):
                 data = read_regular(folder / f"{nb}.ipynb")  # never through a link the student made
                 try:
                     notebook = nbformat.reads(data.decode(), as_version=4)
                 except Exception:  # noqa: BLE001 - missing or broken
                     continue  # missing or broken: the batch reports it; nothing to compare here
-                if folder == layout.submitted(student, assignment):
+                if folder == course.submitted(student, assignment):
                     cells.update(solution_cells(notebook, nb, solution_ids[nb]))
                     read.append(notebook)
                 outputs.update(numeric_outputs(notebook, nb))

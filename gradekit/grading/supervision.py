@@ -183,8 +183,9 @@ class SupervisedWorker:
 def grade_one_in_fresh_worker(course: str, assignment: str, student: str, feedback: bool, threads: int,
                               limits: dict, probe_seed: int = 0) -> str:
     """Grade one submission in its own supervised worker (the unit of work on a Dask cluster)."""
+    course = Course(course)
     worker = SupervisedWorker(Path(course), assignment, threads, Limits(**limits),
-                              Course(course).logs(assignment) / f"dask-{os.getpid()}.log")
+                              course.logs(assignment) / f"dask-{os.getpid()}.log")
     try:
         return worker.grade(student, feedback, probe_seed).to_json()
     finally:
@@ -194,8 +195,9 @@ def grade_one_in_fresh_worker(course: str, assignment: str, student: str, feedba
 def run_local(course: Path, assignment: str, students: list[str], jobs: int, limits: Limits, feedback: bool,
               probe_seed: int = 0) -> Iterator[WorkerReply]:
     """Grade on this machine with `jobs` supervised workers; yields replies as they complete."""
+    course = Course(course)
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    logs = Course(course).logs(assignment)
+    logs = course.logs(assignment)
     workers: queue.Queue = queue.Queue()
     for i in range(jobs):
         workers.put(SupervisedWorker(course, assignment, threads, limits, logs / f"worker-{i}.log"))

@@ -99,12 +99,12 @@ def notebook_flags(released: NotebookNode, submitted: NotebookNode, name: str, h
 
 def submission_flags(course: Path, assignment: str, student: str) -> list[str]:
     """Flags for each notebook of a submission (see notebook_flags)."""
-    layout, flags = Course(course), []
-    helpers = {p.stem for p in layout.release(assignment).glob("*.py")}
+    course, flags = Course(course), []
+    helpers = {p.stem for p in course.release(assignment).glob("*.py")}
     from gradekit.core.files import read_regular
 
-    for released in sorted(layout.release(assignment).glob("*.ipynb")):
-        data = read_regular(layout.submitted(student, assignment) / released.name)  # never through a link
+    for released in sorted(course.release(assignment).glob("*.ipynb")):
+        data = read_regular(course.submitted(student, assignment) / released.name)  # never through a link
         try:
             flags += notebook_flags(nbformat.read(released, as_version=4), nbformat.reads(data.decode(), as_version=4),
                                     released.stem, helpers)

@@ -27,30 +27,31 @@ def make_api(course: str):
 
     from gradekit.core.layout import Course
 
-    config = Course(course).config
+    course = Course(course)
+    config = course.config
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
 def handle(api: NbGraderAPI, course: str, assignment: str, request: GradingRequest) -> WorkerReply:
     """Intake, autograde from the private copy, feedback; the kernel's scratch folders removed after."""
-    from gradekit.core.layout import Course
+    from gradekit.core.course import Course
     from gradekit.grading.intake import SubmissionRejected, discard, intake_root, take_in
     from gradekit.plugins.findings import take_recorded
 
+    course = Course(course)
     t0 = time.perf_counter()
-    layout = Course(course)
     take_recorded()
     try:
-        intake = take_in(layout.root, assignment, request.student, layout.notebooks(assignment))
+        intake = take_in(course.root, assignment, request.student, course.notebooks(assignment))
     except SubmissionRejected as err:
-        discard(layout.root, assignment, request.student)
+        discard(course.root, assignment, request.student)
         return WorkerReply(request.student, rejected=str(err), seconds=time.perf_counter() - t0)
-    api.coursedir.submitted_directory = str(intake_root(layout.root, assignment).relative_to(layout.root))
+    api.coursedir.submitted_directory = str(intake_root(course.root, assignment).relative_to(course.root))
     api.config.BoundedExecute.probe_seed = request.probe_seed
     try:
         result = api.autograde(assignment, request.student, force=True, create=True)
     finally:
-        discard(layout.root, assignment, request.student)
+        discard(course.root, assignment, request.student)
     reply = WorkerReply(request.student, success=bool(result.get("success")),
                         log=(result.get("log") or "")[-20000:], error=(result.get("error") or "")[-5000:],
                         findings=take_recorded(), intake_flags=intake.flags(),

@@ -76,8 +76,9 @@ def course_policy(course: Path, assignment: str | None = None) -> LateSubmission
     that names the assignment and the gradebook the way nbgrader's AssignLatePenalties does."""
     from nbgrader.preprocessors import AssignLatePenalties
 
-    preprocessor = AssignLatePenalties(config=Course(course).config)
-    preprocessor.assignment_id, preprocessor.db_url = assignment, Course(course).gradebook_url
+    course = Course(course)
+    preprocessor = AssignLatePenalties(config=course.config)
+    preprocessor.assignment_id, preprocessor.db_url = assignment, course.gradebook_url
     return preprocessor.plugin_class(parent=preprocessor)
 
 

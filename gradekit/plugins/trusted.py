@@ -73,7 +73,8 @@ class ProbeError(RuntimeError):
 
 
 def probe_path(course: Path, assignment: str, notebook: str) -> Path:
-    return Course(course).probes(assignment) / f"{notebook}.py"
+    course = Course(course)
+    return course.probes(assignment) / f"{notebook}.py"
 
 
 SHARED_PROBES = "shared.py"  # helpers for every probe file of an assignment (probes/shared.py), optional
@@ -98,7 +99,8 @@ def prelude(seed: int) -> str:
 
 def current_seed(course: Path, assignment: str) -> int:
     """The seed of the last batch (grading/<assignment>/probe_seed, grader-only); a new one if none."""
-    path = Course(course).probe_seed(assignment)
+    course = Course(course)
+    path = course.probe_seed(assignment)
     try:
         return int(path.read_text().strip())
     except (OSError, ValueError):
@@ -109,8 +111,9 @@ def new_seed(course: Path, assignment: str, seed: int | None = None) -> int:
     """Draw (or set) the batch's seed and record it for plain nbgrader runs that follow."""
     from gradekit.core.atomic import write_atomically
 
+    course = Course(course)
     seed = secrets.randbelow(2**62) if seed is None else int(seed)
-    path = Course(course).probe_seed(assignment)
+    path = course.probe_seed(assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, f"{seed}\n")
     return seed
@@ -133,9 +136,9 @@ def _source_digest(folder: Path) -> str:
 def snapshot(course: Path, assignment: str) -> Path:
     """A read-only copy of source/<assignment> (notebooks, helpers, probes; not kit/), named by its content,
     taken once: the reference results and the checks come from it, never from the live folder."""
-    layout = Course(course)
-    source = layout.source(assignment)
-    dest = layout.snapshots(assignment) / _source_digest(source)
+    course = Course(course)
+    source = course.source(assignment)
+    dest = course.snapshots(assignment) / _source_digest(source)
     if dest.is_dir():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -312,13 +315,13 @@ def reference_arrays(course: Path, assignment: str, notebook: str, seed: int | N
     """The probes computed on the instructor's solution with this seed, from the snapshot of source/, in a
     sandboxed kernel; cached in grading/<assignment>/reference_probes/ (grader-only). ProbeError when the
     probes do not fit the notebook or the reference fails its own checks."""
-    layout = Course(course)
+    course = Course(course)
     seed = current_seed(course, assignment) if seed is None else int(seed)
     snap = snapshot(course, assignment)
-    cache = layout.reference_cache(assignment) / f"{notebook}-{snap.name}-{seed}.npz"
+    cache = course.reference_cache(assignment) / f"{notebook}-{snap.name}-{seed}.npz"
     if cache.is_file():
         return load_arrays(cache)
-    [(arrays, own)] = _run_reference(layout, assignment, snap, notebook, [seed], timeout)
+    [(arrays, own)] = _run_reference(course, assignment, snap, notebook, [seed], timeout)
     if own:
         raise ProbeError(f"the reference solution fails its own checks in {notebook} with seed {seed}: {own}")
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -332,13 +335,13 @@ def reference_sweep(course: Path, assignment: str, notebook: str, seeds: list[in
     """{seed: {grade_id: message}} for every seed on which the instructor's solution fails one of its own
     checks; empty when the checks hold on all of them. The notebook runs once and the probes once per seed,
     so that a check which depends on luck in the drawn inputs is found before a batch draws such a seed."""
-    layout = Course(course)
+    course = Course(course)
     snap = snapshot(course, assignment)
-    runs = _run_reference(layout, assignment, snap, notebook, list(seeds), timeout)
+    runs = _run_reference(course, assignment, snap, notebook, list(seeds), timeout)
     return {seed: own for seed, (_, own) in zip(seeds, runs) if own}
 
 
-def _run_reference(layout: Course, assignment: str, snap: Path, notebook: str, seeds: list[int],
+def _run_reference(course: Course, assignment: str, snap: Path, notebook: str, seeds: list[int],
                    timeout: int) -> list[tuple[dict, dict]]:
     """Run the snapshot's notebook in a sandboxed kernel, then its probes once per seed; per seed the arrays
     and the checks the reference fails on itself. ProbeError when a probe raises or gives no results."""
@@ -350,7 +353,7 @@ def _run_reference(layout: Course, assignment: str, snap: Path, notebook: str, s
     probes = snap / "probes" / f"{notebook}.py"
     nb = nbformat.read(snap / f"{notebook}.ipynb", as_version=4)
     check_coverage(load_checks(probes, seeds[0]), nb, notebook)
-    scratch = layout.scratch(assignment)
+    scratch = course.scratch(assignment)
     scratch.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="reference-", dir=scratch))
     first = len(nb.cells)
@@ -361,7 +364,7 @@ def _run_reference(layout: Course, assignment: str, snap: Path, notebook: str, s
         nb.cells.extend(probe_cell(probe_source(probes), seed) for seed in seeds)
         # the kernel's own chatter stays out of the TA's terminal; a failing probe is reported below
         NotebookClient(nb, timeout=timeout, kernel_name="python3", kernel_manager_class=SandboxedKernelManager,
-                       config=layout.config, resources={"metadata": {"path": str(work)}}).execute(
+                       config=course.config, resources={"metadata": {"path": str(work)}}).execute(
             stderr=subprocess.DEVNULL)
     finally:
         remove_tree(work)

@@ -29,7 +29,8 @@ MARKER_ONLY = "late per the LMS, no time given: counted 1 minute late"
 
 
 def sources_file(course: Path, assignment: str) -> Path:
-    return Course(course).submission_times(assignment)
+    course = Course(course)
+    return course.submission_times(assignment)
 
 
 def read_sources(course: Path, assignment: str) -> dict[str, str]:

@@ -52,9 +52,10 @@ def student_deadlines(course: Path, student: str, now: datetime.datetime | None 
 
     from gradekit.plugins.late_policy import PercentPerDay, course_policy, tokens_left
 
+    course = Course(course)
     now = as_utc(now or datetime.datetime.now(datetime.timezone.utc))
     found = []
-    with read_only_gradebook(Course(course).gradebook_url) as gb:
+    with read_only_gradebook(course.gradebook_url) as gb:
         if gb is None:
             return []
         shown = [a for a in gb.assignments if a.duedate and (released is None or a.name in released)]

@@ -20,13 +20,14 @@ def export_rows(course: Path, assignment: str) -> list[dict]:
     submission whose grading failed stays failed, with no score."""
     from gradekit.records.lateness import Lateness, lateness
 
+    course = Course(course)
     results = ResultStore(course, assignment).all()
     late = lateness(course, assignment)
     current = {}
     for (student, _), g in read_grades(course, assignment).items():
         current.setdefault(student, []).append(g)
     rows = []
-    for student in sorted(set(Course(course).submitted_students(assignment)) | set(results)):
+    for student in sorted(set(course.submitted_students(assignment)) | set(results)):
         r = results.get(student)
         if r is None:
             rows.append({"student_id": student, "status": "not graded", "reason": "no current grading result"})
@@ -52,7 +53,8 @@ def export_rows(course: Path, assignment: str) -> list[dict]:
 
 
 def write_export(course: Path, assignment: str) -> Path:
-    path = Course(course).grades_csv(assignment)
+    course = Course(course)
+    path = course.grades_csv(assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = io.StringIO(newline="")
     writer = csv.DictWriter(text, fieldnames=COLUMNS)

@@ -27,7 +27,8 @@ def set_due_date(course: Path, assignment: str, due: datetime.datetime) -> list[
     """Store the assignment's due date (UTC) in the gradebook; returns the students whose penalty changed."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(Course(course).gradebook_url) as gb:
+    course = Course(course)
+    with Gradebook(course.gradebook_url) as gb:
         gb.update_or_create_assignment(assignment, duedate=as_utc(due))
     return recompute_penalties(course, assignment)
 
@@ -37,7 +38,8 @@ def grant_extension(course: Path, assignment: str, student: str, days: float = 0
     """Give `student` more time on `assignment` (replacing an earlier extension; 0 removes it)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(Course(course).gradebook_url) as gb:
+    course = Course(course)
+    with Gradebook(course.gradebook_url) as gb:
         try:
             gb.find_submission(assignment, student)
         except MissingEntry:
@@ -54,7 +56,8 @@ def grant_extension(course: Path, assignment: str, student: str, days: float = 0
 
 
 def extensions_file(course: Path, assignment: str) -> Path:
-    return Course(course).extensions(assignment)
+    course = Course(course)
+    return course.extensions(assignment)
 
 
 def recompute_penalties(course: Path, assignment: str, students: list[str] | None = None) -> list[str]:
@@ -64,7 +67,8 @@ def recompute_penalties(course: Path, assignment: str, students: list[str] | Non
     the students whose penalty changed."""
     from nbgrader.api import Gradebook
 
-    url = Course(course).gradebook_url
+    course = Course(course)
+    url = course.gradebook_url
     with Gradebook(url) as gb:
         names = [a.name for a in gb.assignments]
     tokens = getattr(course_policy(course), "late_days", 0)
@@ -110,12 +114,13 @@ def lateness(course: Path, assignment: str) -> dict[str, Lateness]:
 
     from gradekit.plugins.zip_collector import read_sources
 
+    course = Course(course)
     recompute_penalties(course, assignment)
 
     policy = course_policy(course, assignment)
     sources = read_sources(course, assignment)
     out = {}
-    with Gradebook(Course(course).gradebook_url) as gb:
+    with Gradebook(course.gradebook_url) as gb:
         for submission in gb.assignment_submissions(assignment):
             student, ext, seconds = submission.student.id, submission.extension, submission.total_seconds_late
             used = 0
@@ -145,9 +150,10 @@ def describe_extensions(course: Path, assignment: str) -> str:
     """One line per extension: student, extension, their due date, reason, who granted it and when."""
     from nbgrader.api import Gradebook
 
+    course = Course(course)
     records = json.loads(extensions_file(course, assignment).read_text()) if extensions_file(course, assignment).exists() else {}
     lines = []
-    with Gradebook(Course(course).gradebook_url) as gb:
+    with Gradebook(course.gradebook_url) as gb:
         for submission in gb.assignment_submissions(assignment):
             if submission.extension:
                 r = records.get(submission.student.id, {})

@@ -113,10 +113,11 @@ def write_import(course: Path, assignment: str, gradebook: Path, column: str, lm
     from gradekit.core.layout import Course
     from gradekit.records.export import export_rows
 
+    course = Course(course)
     text = Path(gradebook).read_text(encoding="utf-8-sig")
     check_columns(text, column, FORMATS[lms])  # before reading the gradebook: a typo costs nothing
     filled = fill(text, column, export_rows(course, assignment), FORMATS[lms], read_roster(roster))
-    out = Path(out) if out else Course(course).lms_import(assignment, lms)
+    out = Path(out) if out else course.lms_import(assignment, lms)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(out, filled.text)
     return out, filled

@@ -80,7 +80,8 @@ def _figures(results, folder: Path) -> list[tuple[str, str]]:
 
 
 def write_report(course: Path, assignment: str) -> Path:
-    folder = Course(course).report(assignment)
+    course = Course(course)
+    folder = course.report(assignment)
     from gradekit.plugins.zip_collector import MARKER_ONLY
     from gradekit.records.lateness import lateness
     from gradekit.records.similarity_flags import stored_flags
@@ -140,6 +141,6 @@ td,th{{border:1px solid #ccc;padding:.2em .6em}}img{{max-width:100%}}</style></h
 {images}
 </body></html>
 """
-    path = Course(course).report_html(assignment)
+    path = course.report_html(assignment)
     write_atomically(path, page)
     return path

@@ -85,8 +85,9 @@ def read_grades(course: Path, assignment: str, student: str | None = None
     """Scores of every graded cell, per (student, notebook), from the course's gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    course = Course(course)
     result = {}
-    with Gradebook(Course(course).gradebook_url) as gb:
+    with Gradebook(course.gradebook_url) as gb:
         if student is None:
             submissions = gb.assignment_submissions(assignment)
         else:
@@ -121,7 +122,8 @@ class ResultStore:
     """One JSON file per student under grading/<assignment>/results/, replaced atomically."""
 
     def __init__(self, course: Path, assignment: str):
-        self.folder = Course(course).results(assignment)
+        course = Course(course)
+        self.folder = course.results(assignment)
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, student: str) -> Path:
@@ -147,7 +149,8 @@ def submission_sha(course: Path, assignment: str, student: str) -> str:
     """Digest of a submission's files: a result is current only for the files it graded."""
     from gradekit.core.files import digest_entries
 
+    course = Course(course)
     digest = hashlib.sha256()
-    for rel, data in digest_entries(Course(course).submitted(student, assignment)):
+    for rel, data in digest_entries(course.submitted(student, assignment)):
         digest.update(rel.encode() + b"\0" + data + b"\0")
     return digest.hexdigest()[:16]

@@ -19,7 +19,8 @@ class Flag:
 
 
 def results_file(course: Path, assignment: str) -> Path:
-    return Course(course).similarity_flags(assignment)
+    course = Course(course)
+    return course.similarity_flags(assignment)
 
 
 def stored_flags(course: Path, assignment: str) -> list[Flag]:

@@ -52,15 +52,17 @@ EQUIVALENTS_FILE = "strength_equivalents.json"
 
 
 def load_equivalents(course: Path, assignment: str) -> dict[str, dict]:
-    path = Course(course).source(assignment) / EQUIVALENTS_FILE
+    course = Course(course)
+    path = course.source(assignment) / EQUIVALENTS_FILE
     return json.loads(path.read_text()) if path.exists() else {}
 
 
 def select_mutants(course: Path, assignment: str, notebooks: list[str], sample: int | None = None,
                    seed: int = 0) -> list[Mutant]:
+    course = Course(course)
     chosen = []
     for nb in notebooks:
-        mutants = notebook_mutants(Course(course).source(assignment) / f"{nb}.ipynb", nb)
+        mutants = notebook_mutants(course.source(assignment) / f"{nb}.ipynb", nb)
         if sample and sample < len(mutants):
             mutants = sorted(random.Random(f"{seed}-{nb}").sample(mutants, sample), key=lambda m: (m.cell, m.line))
         chosen += mutants
@@ -97,6 +99,7 @@ def correct_variants(course: Path, assignment: str, notebooks: list[str], solved
     """Generated rewrites (gradekit.authoring.variants), the kit's catalogued alternatives and `draws` draws per
     notebook
     (none when the assignment's kit has no alternatives)."""
+    course = Course(course)
     def edited(edits: Sequence[Edit]):
         touched = sorted({e.notebook for e in edits})
         nbs = {nb: copy.deepcopy(solved[nb]) for nb in touched}
@@ -107,7 +110,7 @@ def correct_variants(course: Path, assignment: str, notebooks: list[str], solved
     excluded = not_allowed(course, assignment)
     result = []
     for nb in notebooks:
-        for v in notebook_variants(Course(course).source(assignment) / f"{nb}.ipynb", nb, excluded):
+        for v in notebook_variants(course.source(assignment) / f"{nb}.ipynb", nb, excluded):
             sub = mutant_submission(solved[nb], v)
             result.append(CorrectVariant(f"v-{v.id}", f"generated: {v.operator}", f"{nb} / {v.cell}: {v.describe()}",
                                          {nb: sub}, notebook_diff({nb: solved[nb]}, {nb: sub})))
@@ -159,10 +162,9 @@ def run(course: Path, assignment: str, notebooks: list[str] | None = None, jobs:
     """Grade mutants (how many bugs the tests catch) and, with `fairness`, correct variants and `draws`
     draws of the free randomness per notebook (how much correct work they fail), in one batch."""
     import nbformat
-
-    course = Path(course).resolve()
-    notebooks = notebooks or Course(course).notebooks(assignment)
-    out_dir = Path(out_dir or Course(course).strength(assignment))
+    course = Course(course)
+    notebooks = notebooks or course.notebooks(assignment)
+    out_dir = Path(out_dir or course.strength(assignment))
     out_dir.mkdir(parents=True, exist_ok=True)
     mutants = select_mutants(course, assignment, notebooks, sample, seed)
     equivalents = load_equivalents(course, assignment)
@@ -193,7 +195,7 @@ def run(course: Path, assignment: str, notebooks: list[str] | None = None, jobs:
                                 f"({lost_tests(ref, {nb}) or grading_failed(ref)})",
                                 "fix the tests before measuring their strength")
     all_tests = sorted({t for nb in notebooks for t in own_tests(results[f"reference-{nb}"], {nb})})
-    sources = {nb: {grade_id(c): c.source for c in nbformat.read(Course(course).source(assignment) / f"{nb}.ipynb",
+    sources = {nb: {grade_id(c): c.source for c in nbformat.read(course.source(assignment) / f"{nb}.ipynb",
                                                                   as_version=4).cells} for nb in notebooks}
     rows = []
     for m in mutants:

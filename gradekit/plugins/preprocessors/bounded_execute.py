@@ -81,10 +81,11 @@ class BoundedExecute(Execute):
     def _scratch(self, course: Path, assignment: str, student: str, folder: Path) -> Path:
         """The submission's private working copy: made at its first notebook from the files nbgrader put in
         the autograded folder (the student's files after intake, the release's helpers), then shared."""
+        course = Course(course)
         existing = getattr(self.parent, SCRATCH_ATTRIBUTE, None)
         if existing and Path(existing).is_dir():
             return Path(existing)
-        base = Course(course).scratch(assignment) / student
+        base = course.scratch(assignment) / student
         base.mkdir(parents=True, exist_ok=True)
         scratch = base / secrets.token_hex(6)
         _copy_regular_files(folder, scratch)
