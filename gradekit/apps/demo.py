@@ -43,7 +43,7 @@ def format_table(grades: dict, students: list[str] | None) -> str:
 
 
 def main(course: Path) -> int:
-    """Generate every assignment's release/ and solutions/, then grade samples in a sandbox course (demo/).
+    """Generate every assignment's release/ and solutions/, then grade samples in a throwaway copy of the course (demo/).
 
     The samples are graded in demo/, a throwaway copy of the course with its own gradebook, so the
     course's real gradebook never holds sample students.
@@ -51,21 +51,21 @@ def main(course: Path) -> int:
     course = Course(course)
     t0 = time.perf_counter()
     assignments = course.assignments()
-    sandbox = course / "demo"
-    shutil.rmtree(sandbox, ignore_errors=True)
+    demo_course = course / "demo"
+    shutil.rmtree(demo_course, ignore_errors=True)
     for assignment in assignments:
         print(f"{assignment} 1/4 generating release/ and solutions/ from source/ ...", flush=True)
         generate(course, assignment)
-        print(f"{assignment} 2/4 setting up a sandbox course in demo/ ...", flush=True)
-        course_copy(sandbox, course, assignment)
-        samples = sample_submissions(sandbox, assignment)
+        print(f"{assignment} 2/4 copying the course into demo/ ...", flush=True)
+        course_copy(demo_course, course, assignment)
+        samples = sample_submissions(demo_course, assignment)
         for student, notebooks in samples.items():
-            write_submission(sandbox, assignment, student, notebooks)
+            write_submission(demo_course, assignment, student, notebooks)
         print(f"{assignment} 3/4 autograding {len(samples)} sample submissions "
               f"(gradekit grade {assignment} --course demo) ...", flush=True)
-        grade(sandbox, assignment, jobs=2, progress=False)
+        grade(demo_course, assignment, jobs=2, progress=False)
         print(f"{assignment} 4/4 grade table\n")
-        print(format_table(read_grades(sandbox, assignment), set(samples)))
+        print(format_table(read_grades(demo_course, assignment), set(samples)))
         print(f"\nstatuses in demo/grading/{assignment}/grades.csv, class report in "
               f"demo/grading/{assignment}/report/report.html\n")
     print(f"done in {time.perf_counter() - t0:.0f} s; graded notebooks in demo/autograded/, gradebook "

@@ -29,7 +29,7 @@ def load_kit(course: Path, assignment: str) -> ModuleType | None:
     init = folder / "__init__.py"
     if not init.is_file():
         return None
-    # one package per kit folder: a sandbox copy of the course gets its own
+    # one package per kit folder: a throwaway copy of the course gets its own
     name = f"gradekit_kit_{assignment}_{hashlib.sha1(str(folder).encode()).hexdigest()[:8]}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(folder)])

@@ -50,7 +50,7 @@ def course_copy(dest: Path, course: Path, assignment: str, release: bool = True)
     shutil.copytree(course.source(assignment), Course(dest).source(assignment),
                     ignore=shutil.ignore_patterns(*RUN_LEFTOVERS))
     # The trusted re-check's reference results (gradekit.plugins.trusted) are keyed by the content of source/ and
-    # the probes' seed, so a copy with its seed stays valid and saves each sandbox one run of every notebook
+    # the probes' seed, so a copy with its seed stays valid and saves each copy one run of every notebook
     # (until `gradekit grade` draws the batch's own seed).
     cache = course.reference_cache(assignment)
     if cache.is_dir():

@@ -2,7 +2,7 @@
 hidden tests catch, and how many correct ones they fail.
 
 Every mutant and every correct variant is graded exactly like a student submission (the batch command:
-nbgrader's autograde with the hidden tests and the trusted re-check, the same limits), in a sandbox copy
+nbgrader's autograde with the hidden tests and the trusted re-check, the same limits), in a throwaway copy
 of the course. A mutant is killed when any autograded test loses points or its grading fails; otherwise
 it survives. Survivors that are equivalent to the reference (no student could lose points for them, e.g. a
 change in a constant that cannot matter) are listed, with a reason, in
@@ -170,21 +170,21 @@ def run(course: Path, assignment: str, notebooks: list[str] | None = None, jobs:
     equivalents = load_equivalents(course, assignment)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        sandbox = course_copy(Path(tmp) / "course", course, assignment)
-        solved = {nb: solved_notebook(sandbox, assignment, nb) for nb in notebooks}
+        batch_course = course_copy(Path(tmp) / "course", course, assignment)
+        solved = {nb: solved_notebook(batch_course, assignment, nb) for nb in notebooks}
         variants = correct_variants(course, assignment, notebooks, solved, draws) if fairness else []
         for nb in notebooks:
-            write_submission(sandbox, assignment, f"reference-{nb}", {nb: solved[nb]})
+            write_submission(batch_course, assignment, f"reference-{nb}", {nb: solved[nb]})
         for m in mutants:
-            write_submission(sandbox, assignment, f"m-{m.id}", {m.notebook: mutant_submission(solved[m.notebook], m)})
+            write_submission(batch_course, assignment, f"m-{m.id}", {m.notebook: mutant_submission(solved[m.notebook], m)})
         for v in variants:
-            write_submission(sandbox, assignment, v.student, v.notebooks)
+            write_submission(batch_course, assignment, v.student, v.notebooks)
         print(f"grading {len(mutants)} mutants and {len(variants)} correct variants of {', '.join(notebooks)} "
               "(+ the reference) ...")
         # the same limits as student submissions, with the per-submission wall time asked for
         limits = Limits.from_config(course, timeout=timeout)
         with open(out_dir / "grading.log", "w") as log:
-            results = grade(sandbox, assignment, jobs=jobs, limits=limits, feedback=False, progress=progress,
+            results = grade(batch_course, assignment, jobs=jobs, limits=limits, feedback=False, progress=progress,
                             out=log)
     seconds = time.perf_counter() - t0
 
