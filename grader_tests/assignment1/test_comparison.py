@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from gradekit.authoring.reference import load_reference
+from gradekit.core.layout import Course
 from grader_tests.helpers import ASSIGNMENT, ROOT, import_file
 
-C = import_file(ROOT / "source" / ASSIGNMENT / "comparison.py")
+C = import_file(Course(ROOT).source(ASSIGNMENT) / "comparison.py")
 
 SEEDS = (0, 1, 2)
 EPOCHS = 4

@@ -15,7 +15,7 @@ from gradekit.grading.batch import grade
 from gradekit.records.results import read_grades
 from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NOTEBOOKS, NUMPY, ROOT, TORCH, import_file
 
-bench = import_file(ROOT / "source" / ASSIGNMENT / "kit" / "benchmarks" / "accuracy_over_seeds.py")
+bench = import_file(Course(ROOT).source(ASSIGNMENT) / "kit" / "benchmarks" / "accuracy_over_seeds.py")
 
 SEEDS = range(10)
 

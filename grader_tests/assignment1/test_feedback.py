@@ -9,6 +9,7 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
+from gradekit.core.layout import Course
 from gradekit.core.nbgrader_run import run_nbgrader
 from gradekit.plugins.preprocessors.hide_hidden_tests import split_hidden
 from grader_tests.helpers import ASSIGNMENT
@@ -25,7 +26,7 @@ def _hidden_lines(course) -> set[str]:
     """Every hidden-test line long enough to be telling that appears nowhere else in the notebooks (a line
     such as `for x, y in loader:` is also in the student's own code)."""
     hidden, public = set(), set()
-    for path in (course / "source" / ASSIGNMENT).glob("*.ipynb"):
+    for path in Course(course).source(ASSIGNMENT).glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             visible, secret, _ = split_hidden(cell.source)
             hidden |= {line.strip() for line in secret if len(line.strip()) >= 12 and not line.strip().startswith("# HINT:")}

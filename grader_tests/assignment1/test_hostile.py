@@ -61,7 +61,7 @@ def hostile(tmp_path_factory):
     proc = subprocess.run(cmd, cwd=course, env=nbgrader_env(), capture_output=True, text=True, timeout=1800)
     regrade = subprocess.run(cmd + ["--student", "correct", "--force"], cwd=course, env=nbgrader_env(),
                              capture_output=True, text=True, timeout=600)
-    with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
+    with openCourse(course).grades_csv(ASSIGNMENT) as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     return {"course": course, "proc": proc, "regrade": regrade, "rows": rows, "before": before,
             "after": _fingerprint(course), "grades": read_grades(course, ASSIGNMENT), "seconds": time.time() - start}
@@ -170,7 +170,7 @@ def test_cheats_that_fooled_the_kernel_are_overruled_by_the_trusted_check(hostil
 def test_honest_work_raises_no_flag(hostile):
     """No false alarm: the reference, every correct alternative and every catalogued (honest) bug."""
     course = hostile["course"]
-    released = {p.stem: nbformat.read(p, as_version=4) for p in (course / "release" / ASSIGNMENT).glob("*.ipynb")}
+    released = {p.stem: nbformat.read(p, as_version=4) for p in Course(course).release(ASSIGNMENT).glob("*.ipynb")}
     variants = {"reference": ()} | {f"alt-{n}": e for n, e in ALTERNATIVES.items()} | {
         f"bug-{b.name}": b.edits for b in BUGS}
     for name, edits in variants.items():

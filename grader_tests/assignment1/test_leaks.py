@@ -7,6 +7,7 @@ import re
 import nbformat
 
 from gradekit.core.cells import is_solution_cell
+from gradekit.core.layout import Course
 from grader_tests.helpers import ASSIGNMENT
 
 REGION = re.compile(r"### BEGIN (SOLUTION|HIDDEN TESTS)\n(.*?)### END \1", re.S)
@@ -54,9 +55,9 @@ def find_leaks(files: dict[str, str], secrets: set[str]) -> list[tuple[str, str]
 
 
 def test_no_secret_line_in_any_release_file(course):
-    visible = {p.name: _student_visible_text(p) for p in (course / "release" / ASSIGNMENT).rglob("*")
+    visible = {p.name: _student_visible_text(p) for p in Course(course).release(ASSIGNMENT).rglob("*")
                if p.is_file() and "__pycache__" not in p.parts}
-    for nb_path in (course / "source" / ASSIGNMENT).glob("*.ipynb"):
+    for nb_path in Course(course).source(ASSIGNMENT).glob("*.ipynb"):
         secrets = secret_lines(nbformat.read(nb_path, as_version=4))
         assert len(secrets) > 20, f"{nb_path.name}: expected solution and hidden-test code to check"
         leaks = find_leaks(visible, secrets)
@@ -66,8 +67,8 @@ def test_no_secret_line_in_any_release_file(course):
 def test_solutions_hold_the_solution_code_and_no_hidden_test(course):
     """solutions/ may be shared with students after the deadline: the reference code is there, the hidden
     tests (next year's grading) are not. The same check finds every secret line in source/."""
-    for nb_path in (course / "solutions" / ASSIGNMENT).glob("*.ipynb"):
-        source = nbformat.read(course / "source" / ASSIGNMENT / nb_path.name, as_version=4)
+    for nb_path in Course(course).solutions(ASSIGNMENT).glob("*.ipynb"):
+        source = nbformat.read(Course(course).source(ASSIGNMENT) / nb_path.name, as_version=4)
         solution_code = secret_lines(source, ("SOLUTION",))
         hidden = secret_lines(source, ("HIDDEN TESTS",)) - solution_code  # a line in both is solution code
         assert len(hidden) > 20, nb_path.name
@@ -76,13 +77,13 @@ def test_solutions_hold_the_solution_code_and_no_hidden_test(course):
         leaks = find_leaks(text, hidden)
         assert not leaks, f"hidden-test lines in solutions/{nb_path.name}: {leaks[:5]}"
         assert "# HINT:" not in nb_path.read_text()
-        in_source = find_leaks({nb_path.name: _student_visible_text(course / "source" / ASSIGNMENT / nb_path.name)},
+        in_source = find_leaks({nb_path.name: _student_visible_text(Course(course).source(ASSIGNMENT) / nb_path.name)},
                                solution_code | hidden)
         assert len(in_source) == len(solution_code | hidden), "the leak check missed secrets in source/"
 
 
 def test_release_has_stubs_and_markers_removed(course):
-    for nb_path in (course / "release" / ASSIGNMENT).glob("*.ipynb"):
+    for nb_path in Course(course).release(ASSIGNMENT).glob("*.ipynb"):
         nb = nbformat.read(nb_path, as_version=4)
         for cell in nb.cells:
             assert "### BEGIN" not in cell.source and "### END" not in cell.source, f"{nb_path.name}: markers left"
@@ -92,9 +93,9 @@ def test_release_has_stubs_and_markers_removed(course):
 
 def test_instructor_only_files_stay_out_of_student_folders(course):
     """The trusted re-check's probes, the assignment's kit and the hints of hidden tests never reach a student's copy."""
-    assert (course / "source" / ASSIGNMENT / "probes").is_dir() and (course / "source" / ASSIGNMENT / "kit").is_dir()
+    assert (Course(course).source(ASSIGNMENT) / "probes").is_dir() and (Course(course).source(ASSIGNMENT) / "kit").is_dir()
     for folder in ("release", "solutions"):
         names = {p.name for p in (course / folder / ASSIGNMENT).rglob("*")}
         assert not {"probes", "kit"} & names and not any(n.endswith("_metrics.json") for n in names), (folder, names)
-    for nb_path in (course / "release" / ASSIGNMENT).glob("*.ipynb"):
+    for nb_path in Course(course).release(ASSIGNMENT).glob("*.ipynb"):
         assert "# HINT:" not in nb_path.read_text(), f"{nb_path.name}: a hidden test's hint was released"

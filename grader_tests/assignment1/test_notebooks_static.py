@@ -8,11 +8,12 @@ import pytest
 
 from gradekit.authoring.submissions import apply_edit
 from gradekit.core.cells import grade_id, is_solution_cell
+from gradekit.core.layout import Course
 from grader_tests.helpers import ASSIGNMENT, BUGS, NOTEBOOKS, ROOT
 
 
 def _source(name):
-    return nbformat.read(ROOT / "source" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
+    return nbformat.read(Course(ROOT).source(ASSIGNMENT) / f"{name}.ipynb", as_version=4)
 
 
 def _meta(cell):

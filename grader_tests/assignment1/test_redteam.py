@@ -74,7 +74,7 @@ def redteam(tmp_path_factory):
     cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", str(JOBS), "--timeout", "120",
            "--course", str(course)]
     proc = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True, timeout=2400)
-    with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
+    with openCourse(course).grades_csv(ASSIGNMENT) as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     return {"course": course, "proc": proc, "rows": rows, "before": before, "after": _fingerprint(course),
             "grades": read_grades(course, ASSIGNMENT), "secrets": _instructor_lines(course)}
@@ -183,7 +183,7 @@ def test_no_script_of_the_students_reaches_a_page(redteam):
 
 
 def test_forged_log_lines_never_reach_the_graders_log(redteam):
-    logs = "".join(p.read_text(errors="replace") for p in (Course(redteam["course"]).logs(ASSIGNMENT)).glob("*.log"))
+    logs = "".join(p.read_text(errors="replace") for p in Course(redteam["course"]).logs(ASSIGNMENT).glob("*.log"))
     assert RT.FORGED_LOG_LINE not in logs
     evidence = KIT.hostile.evidence(redteam["course"], "a-forge-log-lines")
     assert "descriptors" in evidence

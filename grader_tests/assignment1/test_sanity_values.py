@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from gradekit.authoring.reference import load_reference
+from gradekit.core.layout import Course
 from grader_tests.helpers import ASSIGNMENT, ROOT
 
 SEEDS = [0, 1, 2, 3, 4, 42]  # 42: the notebooks' own SEED
@@ -20,7 +21,7 @@ SEEDS = [0, 1, 2, 3, 4, 42]  # 42: the notebooks' own SEED
 
 def stated_range(notebook: str, phrase: str) -> tuple[float, float]:
     """(A, B) from the one markdown sentence matching `phrase` ("... between A and B over seeds")."""
-    text = "\n".join(c.source for c in nbformat.read(ROOT / "source" / ASSIGNMENT / f"{notebook}.ipynb", 4).cells
+    text = "\n".join(c.source for c in nbformat.read(Course(ROOT).source(ASSIGNMENT) / f"{notebook}.ipynb", 4).cells
                      if c.cell_type == "markdown")
     found = re.findall(phrase + r"\s+between\s+([\d.]+)%?\s+and\s+([\d.]+)(%?)\s+over\s+seeds", " ".join(text.split()))
     assert len(found) == 1, f"{notebook}: expected one statement '{phrase} between A and B over seeds', found {found}"

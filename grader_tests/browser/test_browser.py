@@ -72,7 +72,7 @@ def test_student_runs_the_release_and_validates_a_solution(lab, page, shots, not
     work = lab.root / "work"
     work.mkdir()
     nbformat.write(submission_with_edits(lab.root, ASSIGNMENT, [notebook])[notebook], work / f"{notebook}.ipynb")
-    shutil.copy(lab.root / "release" / ASSIGNMENT / "mlp_utils.py", work)
+    shutil.copy(Course(lab.root).release(ASSIGNMENT) / "mlp_utils.py", work)
     panel = open_notebook(page, lab, f"work/{notebook}.ipynb")
     expect(page.locator(".jp-NotebookPanel")).to_have_count(1)
     panel.get_by_role("button", name="Validate").click()
@@ -147,7 +147,7 @@ def test_class_report_renders_with_its_images(tmp_path, page, shots):
     write_submission(course, ASSIGNMENT, "alice", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy"]))
     write_submission(course, ASSIGNMENT, "bob", untouched_release(course, ASSIGNMENT, ["1_mlp_numpy"]))
     grade(course, ASSIGNMENT, jobs=JOBS, feedback=False, progress=False)
-    report = course / "grading" / ASSIGNMENT / "report" / "report.html"
+    report = Course(course).report_html(ASSIGNMENT)
     page.goto(report.as_uri())
     expect(page.get_by_role("heading", name="assignment1: class report")).to_be_visible()
     images = page.locator("img")

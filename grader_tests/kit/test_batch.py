@@ -38,7 +38,7 @@ def write_broken(course, student, notebook=NUMPY):
 
 
 def export(course) -> dict[str, dict]:
-    with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
+    with openCourse(course).grades_csv(ASSIGNMENT) as f:
         return {row["student_id"]: row for row in csv.DictReader(f)}
 
 

@@ -14,6 +14,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from gradekit.authoring.submissions import submission_with_edits, write_submission
+from gradekit.core.layout import Course
 from gradekit.plugins.late_policy import PercentPerDay
 from gradekit.plugins.zip_collector import MARKER_ONLY
 from grader_tests.helpers import COURSE, JOBS, ROOT, gradekit, warmup_course
@@ -35,7 +36,7 @@ def course(tmp_path):
 
 
 def rows(course):
-    with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
+    with openCourse(course).grades_csv(ASSIGNMENT) as f:
         return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
@@ -59,7 +60,7 @@ def test_late_submission_extension_and_regrade(course):
     assert out.returncode == 0 and "late penalties changed for: late" in out.stdout, out.stdout + out.stderr
     after = rows(course)["late"]
     assert (after["score"], after["penalty"], after["extension"], after["minutes_late"]) == ("3", "", "2 days", "")
-    report = (course / "grading" / ASSIGNMENT / "report" / "report.html").read_text()
+    report = Course(course).report_html(ASSIGNMENT).read_text()
     assert "<td>late</td><td>2026-12-03 12:00:00</td><td>2161</td><td></td><td>0.6</td>" in report
     listed = gradekit(course, "extensions", ASSIGNMENT).stdout
     assert "late" in listed and "medical note" in listed and "2026-12-03 23:59" in listed, listed
@@ -120,7 +121,7 @@ def test_a_zip_takes_its_times_from_the_lms(course, tmp_path):
     carol = graded["carol"]  # 12:00 UTC on Dec 3rd: two started days
     assert (carol["submitted_at"][:16], carol["penalty"], carol["time_source"]) == \
         ("2026-12-03 12:00", "0.6", "submission_times.csv"), carol
-    report = (course / "grading" / ASSIGNMENT / "report" / "report.html").read_text()
+    report = Course(course).report_html(ASSIGNMENT).read_text()
     assert f"<td>bob</td><td>submission time</td><td>{MARKER_ONLY}</td>" in report
 
     bad = tmp_path / "bad.csv"
@@ -170,7 +171,7 @@ def test_the_penalty_follows_manual_points_entered_after_autograding(late_with_m
     assert rows["bob"]["status"] == "graded"
     report = gradekit(course, "report", "assignment1")
     assert report.returncode == 0
-    page = (course / "grading" / "assignment1" / "report" / "report.html").read_text()
+    page = Course(course).report_html("assignment1").read_text()
     assert "<td>15.6</td>" in page and "<td>39</td>" in page
     lms = gradekit(course, "lms", "assignment1", "--gradebook", str(ROOT / "docs" / "examples" /
                                                                      "canvas_gradebook.csv"),

@@ -13,6 +13,7 @@ import pytest
 
 from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 from gradekit.core.assignment_kit import load_kit
+from gradekit.core.layout import Course
 from gradekit.records.results import ResultStore
 from grader_tests.helpers import JOBS, WARMUP, gradekit, warmup_course
 
@@ -25,9 +26,9 @@ def course(tmp_path_factory) -> Path:
 
 
 def test_generate_releases_the_notebook_without_instructor_files(course):
-    released = {p.name for p in (course / "release" / ASSIGNMENT).rglob("*")}
+    released = {p.name for p in Course(course).release(ASSIGNMENT).rglob("*")}
     assert released == {"warmup.ipynb"}, released
-    text = (course / "release" / ASSIGNMENT / "warmup.ipynb").read_text()
+    text = (Course(course).release(ASSIGNMENT) / "warmup.ipynb").read_text()
     assert "HIDDEN" not in text and "np.sum(w * x)" not in text and "raise NotImplementedError" in text
 
 
@@ -45,7 +46,7 @@ def test_grade_scores_correct_buggy_and_blank_work(course):
 
     out = gradekit(course, "grade", "--jobs", str(JOBS))  # the only assignment: no name needed
     assert out.returncode == 0, out.stdout + out.stderr
-    with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
+    with openCourse(course).grades_csv(ASSIGNMENT) as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     assert set(rows) == set(submissions)
     for student in ["reference"] + [f"alt-{n}" for n in kit.alternatives.ALTERNATIVES]:
@@ -68,7 +69,7 @@ def test_strength_measures_the_second_assignment(course):
     out = gradekit(course, "strength", ASSIGNMENT, "--jobs", str(JOBS), "--sample", "6", "--strict")
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "0 test/re-check disagreements" in out.stdout
-    report = json.loads((course / "grading" / ASSIGNMENT / "strength" / "strength.json").read_text())
+    report = json.loads((Course(course).strength(ASSIGNMENT) / "strength.json").read_text())
     assert report["summary"]["all"]["killed"] == 6
     catalogued = {v["label"]: v["lost"] for v in report["variants"] if v["family"] == "catalogued"}
     assert catalogued == {"numpy_average": [], "variance_from_moments": []}  # the kit's alternatives

@@ -114,6 +114,6 @@ def test_the_command_flags_copies_and_copied_numbers_and_the_report_lists_them(t
     code = {tuple(sorted((f["a"], f["b"]))) for f in stored["flags"] if f["signal"] == "code"}
     assert {tuple(sorted(p)) for p in copies if p[0] in chosen} <= code, out.stdout
     assert f"{len(stored['flags'])} pairs to compare by hand (no score changed)" in out.stdout
-    report = (course / "grading" / ASSIGNMENT / "report" / "report.html").read_text()
+    report = Course(course).report_html(ASSIGNMENT).read_text()
     assert "ann and ben</td><td>similar outputs</td>" in report and "similar code</td>" in report
     assert "<pre># " in report, "the overlapping lines"
