@@ -61,7 +61,7 @@ def hostile(tmp_path_factory):
     proc = subprocess.run(cmd, cwd=course, env=nbgrader_env(), capture_output=True, text=True, timeout=1800)
     regrade = subprocess.run(cmd + ["--student", "correct", "--force"], cwd=course, env=nbgrader_env(),
                              capture_output=True, text=True, timeout=600)
-    with openCourse(course).grades_csv(ASSIGNMENT) as f:
+    with open(Course(course).grades_csv(ASSIGNMENT)) as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     return {"course": course, "proc": proc, "regrade": regrade, "rows": rows, "before": before,
             "after": _fingerprint(course), "grades": read_grades(course, ASSIGNMENT), "seconds": time.time() - start}

@@ -74,7 +74,7 @@ def redteam(tmp_path_factory):
     cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", str(JOBS), "--timeout", "120",
            "--course", str(course)]
     proc = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True, timeout=2400)
-    with openCourse(course).grades_csv(ASSIGNMENT) as f:
+    with open(Course(course).grades_csv(ASSIGNMENT)) as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     return {"course": course, "proc": proc, "rows": rows, "before": before, "after": _fingerprint(course),
             "grades": read_grades(course, ASSIGNMENT), "secrets": _instructor_lines(course)}

@@ -38,7 +38,7 @@ def write_broken(course, student, notebook=NUMPY):
 
 
 def export(course) -> dict[str, dict]:
-    with openCourse(course).grades_csv(ASSIGNMENT) as f:
+    with open(Course(course).grades_csv(ASSIGNMENT)) as f:
         return {row["student_id"]: row for row in csv.DictReader(f)}
 
 

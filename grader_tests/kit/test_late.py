@@ -36,7 +36,7 @@ def course(tmp_path):
 
 
 def rows(course):
-    with openCourse(course).grades_csv(ASSIGNMENT) as f:
+    with open(Course(course).grades_csv(ASSIGNMENT)) as f:
         return {row["student_id"]: row for row in csv.DictReader(f)}
 
 

@@ -46,7 +46,7 @@ def test_grade_scores_correct_buggy_and_blank_work(course):
 
     out = gradekit(course, "grade", "--jobs", str(JOBS))  # the only assignment: no name needed
     assert out.returncode == 0, out.stdout + out.stderr
-    with openCourse(course).grades_csv(ASSIGNMENT) as f:
+    with open(Course(course).grades_csv(ASSIGNMENT)) as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     assert set(rows) == set(submissions)
     for student in ["reference"] + [f"alt-{n}" for n in kit.alternatives.ALTERNATIVES]:
