@@ -16,6 +16,7 @@ from gradekit.core.assignment_kit import load_kit
 from gradekit.core.files import remove_tree
 from gradekit.core.layout import Course
 from gradekit.core.nbgrader_run import course_copy, nbgrader_env
+from gradekit.core.settings import CORES_VARIABLE, usable_cores
 
 ROOT = Path(__file__).resolve().parents[1]  # the kit's checkout: the course of assignment 1 (read, never written)
 ASSIGNMENT = "assignment1"
@@ -35,7 +36,9 @@ TRICKS, honest_twins, write_hostile, evidence = (KIT.hostile.TRICKS, KIT.hostile
 # Submissions a test grades at once: the cores shared out among the test workers (`pytest -n N`), so that
 # parallel workers never run more kernels than there are cores (each kernel runs on one thread).
 WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-JOBS = max(1, (os.cpu_count() or 1) // WORKERS)
+JOBS = max(1, usable_cores() // WORKERS)
+# the kit's batches in this process (and the commands it starts) share out these cores, not the machine's
+os.environ[CORES_VARIABLE] = str(JOBS)
 
 WARMUP = "warmup"  # a second, one-notebook assignment (grader_tests/kit/second_assignment/)
 WARMUP_SOURCE = ROOT / "grader_tests" / "kit" / "second_assignment"

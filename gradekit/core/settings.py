@@ -5,6 +5,7 @@ with its help and default. Command-line flags override the file for one run.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,9 @@ class BatchGrading(Configurable):
     memory_limit_mb = Integer(4096, help="Resident memory (MB) of one submission's grading process and its "
                                          "kernels together; over it, the submission fails with reason "
                                          "'memory'.").tag(config=True)
-    jobs = Integer(0, help="Submissions graded at once on this machine; 0: one per core. Each gets "
-                           "cores / jobs BLAS threads.").tag(config=True)
+    jobs = Integer(0, help="Submissions graded at once on this machine; 0: one per core it may use "
+                           "($GRADEKIT_CORES, else the process's CPU affinity). Each gets cores / jobs BLAS "
+                           "threads.").tag(config=True)
     disk_limit_mb = Integer(1024, help="What the kernels of one submission may write into their working copy "
                                        "(MB, or a thousand files per MB); over it, the submission fails with "
                                        "reason 'disk'.").tag(config=True)
@@ -51,6 +53,18 @@ def batch_settings(course: Path) -> BatchGrading:
     """The course's BatchGrading settings (TraitError, naming the setting, when one is invalid)."""
     course = Course(course)
     return BatchGrading(config=course.config)
+
+
+CORES_VARIABLE = "GRADEKIT_CORES"
+
+
+def usable_cores() -> int:
+    """Cores a batch may use: $GRADEKIT_CORES when set (a machine shared with other work), else the cores this
+    process may run on (its affinity, which a container or a scheduler may have narrowed)."""
+    value = os.environ.get(CORES_VARIABLE, "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def describe() -> str:

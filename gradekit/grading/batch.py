@@ -7,7 +7,6 @@ turning each worker's reply and the autograded notebooks' findings (gradekit.plu
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import shutil
 import sys
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 from gradekit.core.errors import GradekitError
 from gradekit.core.layout import Course
 from gradekit.core.nbgrader_run import run_nbgrader
-from gradekit.core.settings import Limits, batch_settings
+from gradekit.core.settings import Limits, batch_settings, usable_cores
 from gradekit.grading import similarity
 from gradekit.grading.intake import discard
 from gradekit.grading.supervision import WorkerReply, run_dask, run_local
@@ -220,7 +219,7 @@ def grade(course: Path, assignment: str, students: list[str] | None = None, jobs
     course = Course(course)
     out = out or sys.stdout
     limits = limits or Limits.from_config(course)
-    jobs = jobs or batch_settings(course).jobs or os.cpu_count() or 1
+    jobs = jobs or batch_settings(course).jobs or usable_cores()
     if zip_file:
         collect_zip(course, assignment, Path(zip_file), times_file)
     course.pick(assignment)

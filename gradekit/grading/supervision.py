@@ -22,7 +22,7 @@ from pathlib import Path
 
 from gradekit.core.layout import Course
 from gradekit.core.nbgrader_run import THREAD_VARIABLES, nbgrader_env
-from gradekit.core.settings import Limits
+from gradekit.core.settings import Limits, usable_cores
 
 
 @dataclass
@@ -196,7 +196,7 @@ def run_local(course: Path, assignment: str, students: list[str], jobs: int, lim
               probe_seed: int = 0) -> Iterator[WorkerReply]:
     """Grade on this machine with `jobs` supervised workers; yields replies as they complete."""
     course = Course(course)
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    threads = max(1, usable_cores() // jobs)  # cores / jobs BLAS threads per kernel, never more than the cores
     logs = course.logs(assignment)
     workers: queue.Queue = queue.Queue()
     for i in range(jobs):
