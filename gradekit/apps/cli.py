@@ -273,13 +273,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _validate_settings(course: Course) -> None:
+    """The course's c.BatchGrading settings, read and validated before a command starts."""
+    from traitlets import TraitError
+
+    from gradekit.core.settings import batch_settings
+
+    try:
+        batch_settings(course)
+    except TraitError as err:
+        raise GradekitError(f"{course / CONFIG_FILE}: {err}", "correct the setting in the course's config") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = next(c for c in COMMANDS if c.name == args.command)
     course = Course(Path(args.course))
     try:
-        if command.needs_course and not (course / CONFIG_FILE).is_file():
-            raise GradekitError(f"{course.root} is not a course folder (no {CONFIG_FILE})", "run in one, or give --course")
+        if command.needs_course:
+            if not (course / CONFIG_FILE).is_file():
+                raise GradekitError(f"{course.root} is not a course folder (no {CONFIG_FILE})", "run in one, or give --course")
+            _validate_settings(course)
         picks = command.assignment and command.needs_course and (args.assignment or not command.every_assignment)
         assignment = course.pick(args.assignment) if picks else None
         return command.run(course, assignment, args)

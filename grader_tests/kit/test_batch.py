@@ -230,7 +230,7 @@ def test_an_assignment_missing_from_the_gradebook_stops_with_what_to_run(tmp_pat
                          cwd=ROOT, env={k: v for k, v in nbgrader_env().items() if k != "NBGRADER_DB_URL"},
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1, out.stdout + out.stderr
-    assert "has no assignment 'assignment1': run `gradekit generate assignment1`" in out.stderr
+    assert "has no assignment 'assignment1'\n  fix: run `gradekit generate assignment1`" in out.stderr, out.stderr
     assert not (course / "grading" / ASSIGNMENT / "results").exists() or not any(
         (course / "grading" / ASSIGNMENT / "results").iterdir()), "nothing was graded"
 
