@@ -18,7 +18,7 @@ demo: $(VENV)/.installed
 # Two test workers on CI's two cores; each test grades with cores / workers jobs (grader_tests/helpers.py).
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed system-deps
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup grader_tests
+	$(PY) -m pytest -n $(TEST_WORKERS) grader_tests
 
 # Browser tests drive Debian's Chromium; the gradebook tests start Debian's PostgreSQL server on a local
 # port. CI (CI=true, root) installs what is missing; elsewhere those tests skip with a line saying what to

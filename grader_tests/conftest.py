@@ -22,17 +22,23 @@ SHARED_GROUPS = {"gallery": ("assignment1/test_grading.py", "assignment1/test_fe
                  "deployment": ("deployment/",)}
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Under `pytest -n N --dist loadgroup`: each test module runs whole on one worker (its module fixtures
-    are built once), and the groups above each on one worker."""
-    if not config.pluginmanager.hasplugin("xdist") or config.getoption("dist", "no") != "loadgroup":
-        return
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        group = next((name for name, prefixes in SHARED_GROUPS.items()
-                      if any(path.startswith("grader_tests/" + p) for p in prefixes)), path)
-        item.add_marker(pytest.mark.xdist_group(group))
+def work_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: its module, or one of the groups above."""
+    path = nodeid.split("::")[0]
+    return next((name for name, prefixes in SHARED_GROUPS.items()
+                 if any(path.startswith("grader_tests/" + p) for p in prefixes)), path)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """Under `pytest -n N`: each test module runs whole on one worker (its module fixtures are built once),
+    and each group above on one worker; units go to whichever worker is free, largest first as collected."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModuleAndGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return ByModuleAndGroup(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -181,8 +181,11 @@ class Course:
         there = f"there: {', '.join(found) or 'none'}"
         from gradekit.core.errors import GradekitError
 
-        raise GradekitError(f"no assignment {given!r} in {self.root / 'source'} ({there})" if given
-                            else f"the course has several assignments ({there})", "name the assignment")
+        if given:
+            raise GradekitError(f"no assignment {given!r} in {self.root / 'source'} ({there})", "name one of them")
+        if not found:
+            raise GradekitError(f"no assignment in {self.root / 'source'}", "put its notebooks in source/<assignment>/")
+        raise GradekitError(f"the course has several assignments ({there})", "name the assignment")
 
     def notebooks(self, assignment: str) -> list[str]:
         return sorted(p.stem for p in self.source(assignment).glob("*.ipynb"))
