@@ -34,7 +34,7 @@ def make_api(course: str):
 
 def handle(api: NbGraderAPI, course: str, assignment: str, request: GradingRequest) -> WorkerReply:
     """Intake, autograde from the private copy, feedback; the kernel's scratch folders removed after."""
-    from gradekit.core.course import Course
+    from gradekit.core.layout import Course
     from gradekit.grading.intake import SubmissionRejected, discard, intake_root, take_in
     from gradekit.plugins.findings import take_recorded
 
