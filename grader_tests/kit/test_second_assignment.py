@@ -10,10 +10,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
-from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
+from gradekit.authoring.submissions import Edit, submission_with_edits, untouched_release, write_submission
 from gradekit.core.assignment_kit import load_kit
 from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import run_nbgrader
 from gradekit.records.results import ResultStore
 from grader_tests.helpers import JOBS, WARMUP, gradekit, warmup_course
 
@@ -85,3 +87,22 @@ def test_demo_runs_on_any_course(course, tmp_path):
     table = out.stdout[out.stdout.index("grade table"):]
     assert "sample-reference" in table and "sample-variance-unweighted" in table and "3 / 3" in table
     assert nbformat.read(demo_course / "demo" / "autograded" / "sample-reference" / ASSIGNMENT / "warmup.ipynb", 4)
+
+
+def test_one_nbgrader_process_keeps_each_students_kernel_files_apart(tmp_path):
+    # `nbgrader autograde` without --student grades every submission in one process; each student's
+    # kernel plants a file in its working folder and scores only if it finds no classmate's file there
+    course = warmup_course(tmp_path / "one-process")
+    planting = ("return float(np.sum(w * x) / np.sum(w))",
+                "return float(np.sum(w * x) / np.sum(w)) * (0 if [f for f in __import__('os').listdir() "
+                "if f.startswith('planted-') and f != 'planted-{0}'] else 1) "
+                "+ 0 * open('planted-{0}', 'w').write('x')")
+    students = ["first", "second", "third"]
+    for student in students:
+        edit = Edit("warmup", "weighted_mean", planting[0], planting[1].format(student))
+        write_submission(course, ASSIGNMENT, student, submission_with_edits(course, ASSIGNMENT, ["warmup"], [edit]))
+    done = run_nbgrader(course, "autograde", ASSIGNMENT, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    with Gradebook(Course(course).gradebook_url) as gradebook:
+        scores = {s: gradebook.find_submission(ASSIGNMENT, s).score for s in students}
+    assert scores == {s: 3 for s in students}, scores

@@ -80,17 +80,25 @@ class BoundedExecute(Execute):
     # ------------------------------------------------------------------------------------------------
     def _scratch(self, course: Path, assignment: str, student: str, folder: Path) -> Path:
         """The submission's private working copy: made at its first notebook from the files nbgrader put in
-        the autograded folder (the student's files after intake, the release's helpers), then shared."""
+        the autograded folder (the student's files after intake, the release's helpers), then shared by
+        that submission's notebooks only. One nbgrader process may grade many students (`nbgrader
+        autograde` without --student): the copy is kept on the app under the submission's own key, and a
+        new submission gets a new copy, the last one removed, so no kernel sees a classmate's files."""
+        from gradekit.core.files import remove_tree
+
         course = Course(course)
-        existing = getattr(self.parent, SCRATCH_ATTRIBUTE, None)
-        if existing and Path(existing).is_dir():
-            return Path(existing)
+        key = (str(course.root), assignment, student, str(folder))
+        kept_key, kept = getattr(self.parent, SCRATCH_ATTRIBUTE, (None, None))
+        if kept_key == key and kept and Path(kept).is_dir():
+            return Path(kept)
+        if kept:
+            remove_tree(Path(kept))
         base = course.scratch(assignment) / student
         base.mkdir(parents=True, exist_ok=True)
         scratch = base / secrets.token_hex(6)
         _copy_regular_files(folder, scratch)
         if self.parent is not None:
-            setattr(self.parent, SCRATCH_ATTRIBUTE, str(scratch))
+            setattr(self.parent, SCRATCH_ATTRIBUTE, (key, str(scratch)))
         return scratch
 
     def _execute_with_probes(self, nb, resources, course, assignment, notebook, probes, *args, **kwargs):
