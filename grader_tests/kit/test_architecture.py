@@ -111,6 +111,17 @@ def test_the_package_names_no_assignment():
             assert word not in text, f"{path.relative_to(PACKAGE.parent)} names {word!r}"
 
 
+def test_the_distribution_holds_every_package(monkeypatch):
+    """What pip installs from pyproject.toml (not only the editable checkout) has every folder of the package."""
+    from setuptools.config.pyprojecttoml import apply_configuration
+    from setuptools.dist import Distribution
+
+    monkeypatch.chdir(PACKAGE.parent)  # setuptools finds packages from the project's folder
+    folders = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
+    distributed = set(apply_configuration(Distribution(), PACKAGE.parent / "pyproject.toml").packages)
+    assert folders <= distributed, sorted(folders - distributed)
+
+
 def test_the_linter_runs_clean():
     """ruff (pinned in requirements.txt, configured in pyproject.toml) over the package, the tests, the
     benchmarks, the deployment and the assignment's Python files."""
