@@ -4,8 +4,9 @@ course has only one.
 
 Every command is one row of COMMANDS: its handler, whether it needs a course folder and an assignment,
 and which of the shared options it takes (`--jobs`: submissions graded at once; `--timeout`: wall seconds
-per submission; both default to the course's `c.BatchGrading` settings). Library code raises
-GradekitError; `main` prints it once with its fix and exits 1."""
+per submission; both default to the course's `c.BatchGrading` settings, except strength's timeout, 120 s,
+because a mutant may loop forever). Options take positive numbers only (argparse's usage error, exit 2).
+Library code raises GradekitError; `main` prints it once with its fix and exits 1."""
 from __future__ import annotations
 
 import argparse
@@ -55,15 +56,10 @@ def _demo(course: Course, assignment, args) -> int:
 
 
 def _grade(course: Course, assignment: str, args) -> int:
-    from traitlets import TraitError
-
     from gradekit.core.settings import Limits
     from gradekit.grading.batch import grade
 
-    try:
-        limits = Limits.from_config(course, timeout=args.timeout, memory_mb=args.memory_limit)
-    except TraitError as err:
-        raise GradekitError(f"{course / CONFIG_FILE}: {err}") from None
+    limits = Limits.from_config(course, timeout=args.timeout, memory_mb=args.memory_limit)
     grade(course, assignment, students=args.student, jobs=args.jobs, limits=limits, force=args.force,
           retry_failed=args.retry_failed, feedback=not args.no_feedback, scheduler=args.scheduler,
           zip_file=args.zip, times_file=args.times, seed=args.seed)
@@ -170,7 +166,7 @@ def _config(course, assignment, args) -> int:
 
 def _grade_options(p):
     p.add_argument("--student", nargs="+", help="grade only these students")
-    p.add_argument("--memory-limit", type=int, help="MB per submission (default: BatchGrading.memory_limit_mb)")
+    p.add_argument("--memory-limit", type=_positive(int), help="MB per submission (default: BatchGrading.memory_limit_mb)")
     p.add_argument("--force", action="store_true", help="regrade submissions that already have a result")
     p.add_argument("--retry-failed", action="store_true", help="regrade submissions whose grading failed")
     p.add_argument("--no-feedback", action="store_true", help="skip generating feedback")
@@ -196,7 +192,8 @@ def _strength_options(p):
 
 def _check_options(p):
     p.add_argument("notebook")
-    p.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default: 120)")
+    p.add_argument("--cell-timeout", "--timeout", type=_positive(int), default=120,
+                   help="seconds per cell (default: 120)")
 
 
 def _lms_options(p):
@@ -249,12 +246,26 @@ COMMANDS = (
     Command("config", "list the batch settings (c.BatchGrading.* in nbgrader_config.py)", _config,
             needs_course=False, assignment=False),
 )
-SHARED = {
-    "jobs": lambda p: p.add_argument("--jobs", type=int, help="submissions graded at once (default: "
-                                                              "BatchGrading.jobs, else one per core)"),
-    "timeout": lambda p, default: p.add_argument("--timeout", type=float, default=default, help=(
-        "wall seconds per submission (default: " + (f"{default:g})" if default else "BatchGrading.timeout)"))),
-}
+def _positive(kind: type) -> Callable[[str], float]:
+    """An argparse type: a number of `kind` above 0, else the usual usage error naming the option."""
+    def parse(text: str):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its message
+    return parse
+
+
+def _jobs_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--jobs", type=_positive(int),
+                   help="submissions graded at once (default: BatchGrading.jobs, else one per core)")
+
+
+def _timeout_option(p: argparse.ArgumentParser, default: float | None) -> None:
+    shown = f"{default:g}" if default else "BatchGrading.timeout"
+    p.add_argument("--timeout", type=_positive(float), default=default,
+                   help=f"wall seconds per submission (default: {shown})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -264,11 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(c.name, help=c.help, description=c.help)
         if c.assignment:
             p.add_argument("assignment", nargs="?", help="an assignment in source/ (default: the only one)")
-        p.add_argument("--course", default=".", help="course folder (default: the current folder)")
+        if c.needs_course:
+            p.add_argument("--course", default=".", help="course folder (default: the current folder)")
         if "jobs" in c.shared:
-            SHARED["jobs"](p)
+            _jobs_option(p)
         if "timeout" in c.shared:
-            SHARED["timeout"](p, c.timeout_default)
+            _timeout_option(p, c.timeout_default)
         c.options(p)
     return parser
 
@@ -288,7 +300,7 @@ def _validate_settings(course: Course) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = next(c for c in COMMANDS if c.name == args.command)
-    course = Course(Path(args.course))
+    course = Course(Path(getattr(args, "course", ".")))
     try:
         if command.needs_course:
             if not (course / CONFIG_FILE).is_file():

@@ -249,6 +249,14 @@ def test_batch_settings_come_from_the_config_and_are_validated(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize("option", ["--jobs=0", "--timeout=-5", "--memory-limit=0"])
+def test_a_command_line_limit_must_be_positive(tmp_path, option):
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    out = subprocess.run([sys.executable, "-m", "gradekit", "grade", option, "--course", str(tmp_path)],
+                         env=nbgrader_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and f"argument {option.split('=')[0]}: must be above 0" in out.stderr, out.stderr
+
+
 def test_a_failure_reason_is_the_cause_not_nbgraders_footer():
     log = ("[AutogradeApp | ERROR] There was an error processing assignment: /course/submitted/alice/a1\n"
            "Traceback (most recent call last):\n  File \"nbgrader/api.py\", line 1, in find_assignment\n"
