@@ -194,7 +194,7 @@ def prepare_trusted_references(course: Path, assignment: str, seed: int | None =
                           f"({time.perf_counter() - t0:.1f} s)", file=out)
             return chosen
         except trusted.ProbeError as err:
-            if "does not fit" in str(err) or attempt == attempts:
+            if isinstance(err, trusted.ProbeFileError) or attempt == attempts:
                 raise GradekitError(str(err)) from None
             print(f"trusted re-check: the reference fails a check with one seed ({err}); drawing another",
                   file=out)

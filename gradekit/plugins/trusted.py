@@ -72,6 +72,10 @@ class ProbeError(RuntimeError):
     """The instructor's probes do not fit the notebook, or the reference fails them: grading stops."""
 
 
+class ProbeFileError(ProbeError):
+    """A probe file that does not load or does not fit its notebook: no other seed can help."""
+
+
 def probe_path(course: Path, assignment: str, notebook: str) -> Path:
     course = Course(course)
     return course.probes(assignment) / f"{notebook}.py"
@@ -239,7 +243,10 @@ def load_checks(probe_file: Path, seed: int = 0):
     """The probe module loaded in the grader's process, for its CHECKS."""
     module = types.ModuleType(f"gradekit_probes_{Path(probe_file).stem}")
     module.__file__ = str(probe_file)
-    exec(compile(prelude(seed) + probe_source(probe_file), str(probe_file), "exec"), module.__dict__)
+    try:
+        exec(compile(prelude(seed) + probe_source(probe_file), str(probe_file), "exec"), module.__dict__)
+    except Exception as err:  # noqa: BLE001 - the instructor's file: whatever it raises stops grading, named
+        raise ProbeFileError(f"{Path(probe_file).name} does not load: {type(err).__name__}: {err}") from err
     return module
 
 
@@ -302,7 +309,7 @@ def check_coverage(module: ModuleType, nb: NotebookNode, notebook: str) -> None:
     if set(module.CHECKS) - probes:
         problems.append(f"checks without a probe: {', '.join(sorted(set(module.CHECKS) - probes))}")
     if problems:
-        raise ProbeError(f"probes/{notebook}.py does not fit {notebook}.ipynb: {'; '.join(problems)} (every "
+        raise ProbeFileError(f"probes/{notebook}.py does not fit {notebook}.ipynb: {'; '.join(problems)} (every "
                          "graded cell needs a probe; remove the probe file to grade the notebook unverified)")
 
 

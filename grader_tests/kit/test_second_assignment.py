@@ -73,8 +73,8 @@ def test_strength_measures_the_second_assignment(course):
     assert "0 test/re-check disagreements" in out.stdout
     report = json.loads((Course(course).strength(ASSIGNMENT) / "strength.json").read_text())
     assert report["summary"]["all"]["killed"] == 6
-    catalogued = {v["label"]: v["lost"] for v in report["variants"] if v["family"] == "catalogued"}
-    assert catalogued == {"numpy_average": [], "variance_from_moments": []}  # the kit's alternatives
+    catalogued = {v["label"]: (v["lost"], v["grading_failed"]) for v in report["variants"] if v["family"] == "catalogued"}
+    assert catalogued == {"numpy_average": ([], ""), "variance_from_moments": ([], "")}  # the kit's alternatives
     assert any(v["family"].startswith("generated") for v in report["variants"])
 
 
@@ -106,3 +106,15 @@ def test_one_nbgrader_process_keeps_each_students_kernel_files_apart(tmp_path):
     with Gradebook(Course(course).gradebook_url) as gradebook:
         scores = {s: gradebook.find_submission(ASSIGNMENT, s).score for s in students}
     assert scores == {s: 3 for s in students}, scores
+
+
+def test_a_broken_probe_file_stops_the_batch_with_its_cause(tmp_path):
+    course = warmup_course(tmp_path / "broken-probes")
+    probes = Course(course).probes(ASSIGNMENT) / "warmup.py"
+    probes.write_text(probes.read_text() + '\n\n@probe("test_weighted_mean")\ndef probe_again(ns):\n    return {}\n')
+    write_submission(course, ASSIGNMENT, "alice", submission_with_edits(course, ASSIGNMENT, ["warmup"]))
+    out = gradekit(course, "grade")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "error: warmup.py does not load: ValueError: a second probe or check for 'test_weighted_mean'" \
+        in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert "drawing another" not in out.stdout, "no other seed can mend a probe file"

@@ -99,5 +99,5 @@ def test_probe_files_share_the_assignment_helpers_and_an_id_twice_is_an_error(tm
     assert "def doubled" in trusted.probe_cell(trusted.probe_source(tmp_path / "nb.py"), 1).source  # in the kernel
     (tmp_path / "nb.py").write_text('@probe("test_a")\ndef probe_a(ns):\n    return {}\n\n'
                                     '@probe("test_a")\ndef probe_b(ns):\n    return {}\n')
-    with pytest.raises(ValueError, match="a second probe or check for 'test_a'"):
+    with pytest.raises(trusted.ProbeFileError, match="ValueError: a second probe or check for 'test_a'"):
         trusted.load_checks(tmp_path / "nb.py")
