@@ -22,7 +22,7 @@ def missing() -> str | None:
 
 
 class Shots:
-    """Numbered screenshots of each step, kept in grader_tests/output/browser/<test>/."""
+    """Numbered screenshots of each step, kept in $GRADEKIT_SCREENSHOTS/<test>/ (default: the temp folder)."""
 
     def __init__(self, name: str):
         self.folder = SCREENSHOTS / name

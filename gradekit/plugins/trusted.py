@@ -245,7 +245,7 @@ def load_checks(probe_file: Path, seed: int = 0):
     module.__file__ = str(probe_file)
     try:
         exec(compile(prelude(seed) + probe_source(probe_file), str(probe_file), "exec"), module.__dict__)
-    except Exception as err:  # noqa: BLE001 - the instructor's file: whatever it raises stops grading, named
+    except Exception as err:  # the instructor's file: whatever it raises stops grading, named
         raise ProbeFileError(f"{Path(probe_file).name} does not load: {type(err).__name__}: {err}") from err
     return module
 

@@ -119,7 +119,7 @@ class Hub:
 
 class Screens:
     """Each actor in Chromium, logged in through the hub's login page with their own password; a numbered
-    screenshot of every step (grader_tests/output/browser/hub-semester/), named after actor and step."""
+    screenshot of every step ($GRADEKIT_SCREENSHOTS/hub-semester/), named after actor and step."""
 
     def __init__(self, browser, hub):
         self.browser, self.hub, self.shots = browser, hub, Shots("hub-semester")
@@ -388,9 +388,10 @@ def test_the_semester_loop(hub, screens):
         "the course folder": d.course / "source" / ASSIGNMENT / f"{NUMPY}.ipynb",
         "the gradebook address": d.course / "gradebook_url",
         "this checkout's source": ROOT / "source" / ASSIGNMENT / f"{NUMPY}.ipynb",
-        "this checkout's grader tests": ROOT / "grader_tests" / "assignment1_kit.py",
+        "this checkout's grader tests": ROOT / "grader_tests" / "helpers.py",
     }
     for what, path in denied.items():
+        assert path.is_file(), f"{path} is not there: refusing to read it would prove nothing"
         assert good.as_user("cat", str(path)).returncode != 0, f"a student can read {what}"
     inbound = d.exchange / "deep-learning-101" / "inbound"
     assert good.as_user("ls", str(inbound)).returncode != 0, "a student can list the submissions"

@@ -1,4 +1,4 @@
-"""The kit is not welded to assignment 1: a second, tiny assignment (grader_tests/second_assignment: one
+"""The kit is not welded to assignment 1: a second, tiny assignment (grader_tests/kit/second_assignment: one
 notebook, two graded cells, its own probes and kit) goes through the unchanged commands, run as a TA runs
 them: `gradekit generate`, `gradekit grade`, `gradekit strength`, `gradekit demo`, from the course folder."""
 from __future__ import annotations
