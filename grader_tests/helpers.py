@@ -76,6 +76,6 @@ def warmup_course(root: Path) -> Path:
 
 
 def grades_csv(course: Path, assignment: str = ASSIGNMENT) -> dict[str, dict]:
-    """grades.csv as {student: row}."""
+    """The assignment's grades.csv as {student id: row}."""
     with open(Course(course).grades_csv(assignment), newline="") as f:
-        return {row["student"]: row for row in csv.DictReader(f)}
+        return {row["student_id"]: row for row in csv.DictReader(f)}

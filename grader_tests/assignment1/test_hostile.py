@@ -6,7 +6,6 @@ with no flag, and no instructor file changes.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import re
@@ -25,7 +24,18 @@ from gradekit.grading.suspicious import notebook_flags
 from gradekit.plugins.kernel import namespaces_available
 from gradekit.plugins.sandbox import pids_cgroup_available
 from gradekit.records.results import read_grades
-from grader_tests.helpers import ALTERNATIVES, ASSIGNMENT, BUGS, COURSE, JOBS, TRICKS, evidence, honest_twins, write_hostile
+from grader_tests.helpers import (
+    ALTERNATIVES,
+    ASSIGNMENT,
+    BUGS,
+    COURSE,
+    JOBS,
+    TRICKS,
+    evidence,
+    grades_csv,
+    honest_twins,
+    write_hostile,
+)
 
 TIMEOUT_S = 60  # wall time per submission: the correct one needs about 25 s here, two at a time
 SANDBOXED = namespaces_available()
@@ -61,9 +71,7 @@ def hostile(tmp_path_factory):
     proc = subprocess.run(cmd, cwd=course, env=nbgrader_env(), capture_output=True, text=True, timeout=1800)
     regrade = subprocess.run(cmd + ["--student", "correct", "--force"], cwd=course, env=nbgrader_env(),
                              capture_output=True, text=True, timeout=600)
-    with open(Course(course).grades_csv(ASSIGNMENT)) as f:
-        rows = {r["student_id"]: r for r in csv.DictReader(f)}
-    return {"course": course, "proc": proc, "regrade": regrade, "rows": rows, "before": before,
+    return {"course": course, "proc": proc, "regrade": regrade, "rows": grades_csv(course), "before": before,
             "after": _fingerprint(course), "grades": read_grades(course, ASSIGNMENT), "seconds": time.time() - start}
 
 

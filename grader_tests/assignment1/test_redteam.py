@@ -8,7 +8,6 @@ a hostile submission as the TA's account.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 import subprocess
@@ -23,7 +22,7 @@ from gradekit.core.nbgrader_run import course_copy, nbgrader_env
 from gradekit.plugins.kernel import namespaces_available
 from gradekit.plugins.preprocessors.hide_hidden_tests import split_hidden
 from gradekit.records.results import read_grades
-from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, KIT
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, KIT, grades_csv
 
 RT = KIT.redteam
 ATTACKS = RT.ATTACKS
@@ -74,9 +73,7 @@ def redteam(tmp_path_factory):
     cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", str(JOBS), "--timeout", "120",
            "--course", str(course)]
     proc = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True, timeout=2400)
-    with open(Course(course).grades_csv(ASSIGNMENT)) as f:
-        rows = {r["student_id"]: r for r in csv.DictReader(f)}
-    return {"course": course, "proc": proc, "rows": rows, "before": before, "after": _fingerprint(course),
+    return {"course": course, "proc": proc, "rows": grades_csv(course), "before": before, "after": _fingerprint(course),
             "grades": read_grades(course, ASSIGNMENT), "secrets": _instructor_lines(course)}
 
 

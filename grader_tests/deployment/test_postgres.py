@@ -3,7 +3,6 @@ grades: nbgrader itself, the batch command with local jobs and on a Dask cluster
 grading at once while a third person grades written answers by hand."""
 from __future__ import annotations
 
-import csv
 import os
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from gradekit.authoring.submissions import submission_with_edits, untouched_rele
 from gradekit.core.layout import Course
 from gradekit.core.nbgrader_run import course_copy, nbgrader_env
 from gradekit.grading.batch import grade
-from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named, import_file
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NOTEBOOKS, NUMPY, ROOT, TORCH, bug_named, grades_csv, import_file
 
 postgres_server = import_file(ROOT / "deploy" / "postgres_server.py")
 
@@ -90,8 +89,7 @@ def test_batch_grading_writes_to_postgres(course, database, first_batch):
     assert results["bias-bug"].tests[f"{NUMPY}:test_linear_backward"][0] == 0
     stored = grades_in_database(database, "reference")
     assert stored["test_linear_backward"][0] == 4 and stored[MANUAL] == (None, None)
-    with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    rows = grades_csv(course)
     assert set(results) <= set(rows) and float(rows["reference"]["score"]) == 74
 
 
@@ -162,8 +160,7 @@ def test_two_tas_and_a_manual_grader_at_once(course, database, first_batch):
     export = subprocess.run([sys.executable, "-m", "gradekit", "export", ASSIGNMENT], cwd=course, env=nbgrader_env(),
                             capture_output=True, text=True, timeout=300)
     assert export.returncode == 0, export.stdout + export.stderr
-    with open(course / "grading" / ASSIGNMENT / "grades.csv") as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    rows = grades_csv(course)
     expected = set(graded_by_hand) | {s for team in teams.values() for s in team}
     assert expected <= set(rows), expected - set(rows)
     assert float(rows["reference"]["score"]) == 74 + written["reference"]

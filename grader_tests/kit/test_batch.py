@@ -2,7 +2,6 @@
 limits, honest export, SIGKILL-and-resume, the Dask path, zip input and the class report."""
 from __future__ import annotations
 
-import csv
 import os
 import signal
 import subprocess
@@ -19,7 +18,7 @@ from gradekit.core.nbgrader_run import course_copy, nbgrader_env, run_nbgrader
 from gradekit.core.settings import Limits
 from gradekit.grading.batch import classify_failure, grade
 from gradekit.records.results import read_grades
-from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NUMPY, ROOT, TORCH, bug_named
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NUMPY, ROOT, TORCH, bug_named, grades_csv
 
 
 def solved_with(course, notebooks, code_edits=()):
@@ -35,11 +34,6 @@ def write_broken(course, student, notebook=NUMPY):
     folder = course / "submitted" / student / ASSIGNMENT
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{notebook}.ipynb").write_text('{"cells": [ this is not json')
-
-
-def export(course) -> dict[str, dict]:
-    with open(Course(course).grades_csv(ASSIGNMENT)) as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
 def cell_scores(course):
@@ -89,7 +83,7 @@ def test_every_submission_ends_in_one_honest_status(mixed):
     assert results["broken-json"].status == "failed" and results["broken-json"].reason == "invalid notebook"
     assert results["kernel-exit"].status == "failed" and results["kernel-exit"].reason == "kernel died"
     assert "missing notebook 2_mlp_pytorch" in results["numpy-only"].flags
-    rows = export(courses["kit"])
+    rows = grades_csv(courses["kit"])
     assert rows["kernel-exit"]["status"] == "failed" and rows["kernel-exit"]["score"] == ""
     assert rows["reference"]["manual_points_pending"] == "4"
     assert float(rows["bug-bias"]["score"]) < float(rows["reference"]["score"])
@@ -127,7 +121,7 @@ def test_limits_and_a_failed_regrade(tmp_path):
     write_broken(course, "chatty")
     again = grade(course, ASSIGNMENT, jobs=1, feedback=False, progress=False)
     assert again["chatty"].status == "failed" and again["hang"].status == "failed"
-    assert export(course)["chatty"]["score"] == ""
+    assert grades_csv(course)["chatty"]["score"] == ""
     assert not (course / "autograded" / "chatty").joinpath(ASSIGNMENT).exists()
     assert not [k for k in cell_scores(course) if k[0] == "chatty"]
 
@@ -167,7 +161,7 @@ def test_sigkill_half_way_then_resume(tmp_path):
     regraded = {line.split()[0] for line in out.stdout.splitlines() if line.startswith(("a-", "b-"))}
     assert regraded == {"a-reference", *(f"b-{n}" for n in ("sgd_wrong_sign", "relu_in_place", "zero_init",
                                                             "ce_no_clip"))} - done_before
-    assert _comparable(export(killed)) == _comparable(export(whole))
+    assert _comparable(grades_csv(killed)) == _comparable(grades_csv(whole))
     assert cell_scores(killed) == cell_scores(whole)
 
 

@@ -4,7 +4,6 @@ copy keeps full marks (kept as it is, or repaired and flagged with what was done
 fails. The table is printed: kept / repaired / needs a TA / lost."""
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 
@@ -15,7 +14,7 @@ from gradekit.authoring.submissions import solved_notebook
 from gradekit.core.layout import Course
 from gradekit.core.nbgrader_run import course_copy, nbgrader_env
 from gradekit.records.results import ResultStore
-from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, grades_csv
 
 NOTEBOOK = "1_mlp_numpy"
 UNDAMAGED = Damage("none", "", lambda nb: nb)
@@ -43,8 +42,7 @@ def damage(tmp_path_factory):
                            "--course", str(course)], cwd=course, env=nbgrader_env(), capture_output=True, text=True,
                           timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    with open(Course(course).grading(ASSIGNMENT) / "grades.csv") as f:
-        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    rows = grades_csv(course)
     full = float(rows["undamaged"]["score"])
     table = {kind.name: outcome(rows[f"d-{kind.name}"], full) for kind in DAMAGES}
     print("\n" + "\n".join(f"{name:24s} {result}" for name, result in table.items()))

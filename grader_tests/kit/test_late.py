@@ -17,7 +17,7 @@ from gradekit.authoring.submissions import submission_with_edits, write_submissi
 from gradekit.core.layout import Course
 from gradekit.plugins.late_policy import PercentPerDay
 from gradekit.plugins.zip_collector import MARKER_ONLY
-from grader_tests.helpers import COURSE, JOBS, ROOT, gradekit, warmup_course
+from grader_tests.helpers import COURSE, JOBS, ROOT, gradekit, grades_csv, warmup_course
 from grader_tests.helpers import WARMUP as ASSIGNMENT
 
 
@@ -35,11 +35,6 @@ def course(tmp_path):
     return warmup_course(tmp_path)
 
 
-def rows(course):
-    with open(Course(course).grades_csv(ASSIGNMENT)) as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}
-
-
 def test_late_submission_extension_and_regrade(course):
     for student, stamp in (("ontime", "2026-12-01 10:00:00.000000 UTC"), ("late", "2026-12-03 12:00:00.000000 UTC")):
         folder = write_submission(course, ASSIGNMENT, student, submission_with_edits(course, ASSIGNMENT, ["warmup"]))
@@ -49,7 +44,7 @@ def test_late_submission_extension_and_regrade(course):
     out = gradekit(course, "grade", "--jobs", str(JOBS), "--no-feedback")
     assert out.returncode == 0, out.stdout + out.stderr
 
-    before = rows(course)
+    before = grades_csv(course, ASSIGNMENT)
     assert (before["ontime"]["score"], before["ontime"]["penalty"], before["ontime"]["minutes_late"]) == ("3", "", "")
     late = before["late"]
     # 36 h 1 min late, 15 min of grace: two started days at 10% of 3 points
@@ -58,7 +53,7 @@ def test_late_submission_extension_and_regrade(course):
 
     out = gradekit(course, "extension", ASSIGNMENT, "late", "--days", "2", "--reason", "medical note")
     assert out.returncode == 0 and "late penalties changed for: late" in out.stdout, out.stdout + out.stderr
-    after = rows(course)["late"]
+    after = grades_csv(course, ASSIGNMENT)["late"]
     assert (after["score"], after["penalty"], after["extension"], after["minutes_late"]) == ("3", "", "2 days", "")
     report = Course(course).report_html(ASSIGNMENT).read_text()
     assert "<td>late</td><td>2026-12-03 12:00:00</td><td>2161</td><td></td><td>0.6</td>" in report
@@ -68,10 +63,10 @@ def test_late_submission_extension_and_regrade(course):
     # a regrade (nbgrader's AssignLatePenalties runs again) keeps the submission on time
     out = gradekit(course, "grade", "--jobs", "1", "--force", "--no-feedback", "--student", "late")
     assert out.returncode == 0, out.stdout + out.stderr
-    assert rows(course)["late"]["score"] == "3"
+    assert grades_csv(course, ASSIGNMENT)["late"]["score"] == "3"
     # and removing the extension brings the penalty back
     out = gradekit(course, "extension", ASSIGNMENT, "late", "--days", "0")
-    assert out.returncode == 0 and rows(course)["late"]["score"] == "2.4", out.stdout + out.stderr
+    assert out.returncode == 0 and grades_csv(course, ASSIGNMENT)["late"]["score"] == "2.4", out.stdout + out.stderr
 
 
 def test_a_bad_date_says_what_to_write(course):
@@ -88,7 +83,7 @@ def test_late_day_tokens_are_spent_in_the_order_of_due_dates(course):
     assert gradekit(course, "due", ASSIGNMENT, "--at", "2026-12-01 23:59").returncode == 0
     out = gradekit(course, "grade", "--jobs", "1", "--no-feedback")
     assert out.returncode == 0, out.stdout + out.stderr
-    late = rows(course)["late"]
+    late = grades_csv(course, ASSIGNMENT)["late"]
     assert (late["score"], late["penalty"], late["late_days_used"]) == ("3", "", "2"), "both days excused"
 
     # an earlier assignment, one day late, spends one of the two tokens first
@@ -98,7 +93,7 @@ def test_late_day_tokens_are_spent_in_the_order_of_due_dates(course):
         gb.add_submission("earlier", "late", timestamp=datetime.datetime(2026, 11, 21, 8))
     out = gradekit(course, "due", ASSIGNMENT, "--at", "2026-12-01 23:59")  # recomputes every assignment
     assert out.returncode == 0 and "late penalties changed for: late" in out.stdout, out.stdout + out.stderr
-    late = rows(course)["late"]
+    late = grades_csv(course, ASSIGNMENT)["late"]
     assert (late["score"], late["penalty"], late["late_days_used"]) == ("2.7", "0.3", "1"), late
 
 
@@ -114,7 +109,7 @@ def test_a_zip_takes_its_times_from_the_lms(course, tmp_path):
     assert gradekit(course, "due", ASSIGNMENT, "--at", "2026-12-01 23:59").returncode == 0
     out = gradekit(course, "grade", "--jobs", str(JOBS), "--no-feedback", "--zip", str(export), "--times", str(times))
     assert out.returncode == 0, out.stdout + out.stderr
-    graded = rows(course)
+    graded = grades_csv(course, ASSIGNMENT)
     assert (graded["alice"]["minutes_late"], graded["alice"]["score"]) == ("", "3"), "no marker, no time: on time"
     bob = graded["bob"]  # the marker proves lateness but no time: the least it proves, inside the grace period
     assert (bob["minutes_late"], bob["penalty"], bob["score"], bob["time_source"]) == ("1", "", "3", MARKER_ONLY)
@@ -144,17 +139,12 @@ def late_with_manual_points(tmp_path_factory):
     assert gradekit(course, "due", "assignment1", "--at", "2026-12-01 23:59").returncode == 0
     out = gradekit(course, "grade", "assignment1", "--jobs", str(JOBS), "--no-feedback")
     assert out.returncode == 0, out.stdout + out.stderr
-    graded = {s: dict(r) for s, r in _rows(course).items()}
+    graded = {s: dict(r) for s, r in grades_csv(course).items()}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in ("bob", "carol"):
             gb.find_grade("comparison_discussion", "2_mlp_pytorch", "assignment1", student).manual_score = 4
         gb.db.commit()
     return course, graded
-
-
-def _rows(course, assignment="assignment1"):
-    with open(course / "grading" / assignment / "grades.csv") as f:
-        return {row["student_id"]: row for row in csv.DictReader(f)}
 
 
 def test_the_penalty_follows_manual_points_entered_after_autograding(late_with_manual_points):
@@ -163,7 +153,7 @@ def test_the_penalty_follows_manual_points_entered_after_autograding(late_with_m
     assert graded["bob"]["score_before_penalty"] == "74" and graded["bob"]["penalty"] == "14.8", graded["bob"]
     out = gradekit(course, "export", "assignment1")
     assert out.returncode == 0, out.stdout + out.stderr
-    rows = _rows(course)
+    rows = grades_csv(course)
     # 30 h late: two started days, 20% of 78 (not 20% of 74 plus 4 unpenalised points: 63.2)
     assert (rows["bob"]["score_before_penalty"], rows["bob"]["penalty"], rows["bob"]["score"]) == ("78", "15.6", "62.4")
     # 30 days late: the 50% cap, of 78 (not 41)
@@ -191,7 +181,7 @@ def test_late_day_tokens_apply_to_the_final_score(late_with_manual_points):
     with open(course / "nbgrader_config.py", "a") as f:
         f.write("\nc.PercentPerDay.late_days = 1\n")
     assert gradekit(course, "export", "assignment1").returncode == 0
-    bob = _rows(course)["bob"]
+    bob = grades_csv(course)["bob"]
     assert (bob["penalty"], bob["score"], bob["late_days_used"]) == ("7.8", "70.2", "1"), bob
 
 

@@ -3,7 +3,6 @@ notebook, two graded cells, its own probes and kit) goes through the unchanged c
 them: `gradekit generate`, `gradekit grade`, `gradekit strength`, `gradekit demo`, from the course folder."""
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -17,7 +16,7 @@ from gradekit.core.assignment_kit import load_kit
 from gradekit.core.layout import Course
 from gradekit.core.nbgrader_run import run_nbgrader
 from gradekit.records.results import ResultStore
-from grader_tests.helpers import JOBS, WARMUP, gradekit, warmup_course
+from grader_tests.helpers import JOBS, WARMUP, gradekit, grades_csv, warmup_course
 
 ASSIGNMENT = WARMUP
 
@@ -48,8 +47,7 @@ def test_grade_scores_correct_buggy_and_blank_work(course):
 
     out = gradekit(course, "grade", "--jobs", str(JOBS))  # the only assignment: no name needed
     assert out.returncode == 0, out.stdout + out.stderr
-    with open(Course(course).grades_csv(ASSIGNMENT)) as f:
-        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    rows = grades_csv(course, ASSIGNMENT)
     assert set(rows) == set(submissions)
     for student in ["reference"] + [f"alt-{n}" for n in kit.alternatives.ALTERNATIVES]:
         assert (rows[student]["status"], rows[student]["score"], rows[student]["flags"]) == ("graded", "3", ""), \

@@ -2,7 +2,6 @@
 without probes is graded unverified, where forged outputs still cannot raise a score."""
 from __future__ import annotations
 
-import csv
 import shutil
 
 import nbformat
@@ -13,7 +12,7 @@ from gradekit.core.layout import Course
 from gradekit.plugins import trusted
 from gradekit.plugins.verdicts import graded_test_cells
 from gradekit.records.results import ResultStore, read_grades
-from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, KIT, NOTEBOOKS, ROOT, WARMUP, gradekit, warmup_course
+from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, KIT, NOTEBOOKS, ROOT, WARMUP, gradekit, grades_csv, warmup_course
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
@@ -70,9 +69,7 @@ def unverified(tmp_path_factory):
         write_submission(course, WARMUP, student, nbs)
     out = gradekit(course, "grade", WARMUP, "--jobs", str(JOBS))
     assert out.returncode == 0, out.stdout + out.stderr
-    with open(Course(course).grading(WARMUP) / "grades.csv") as f:
-        rows = {r["student_id"]: r for r in csv.DictReader(f)}
-    return course, rows
+    return course, grades_csv(course, WARMUP)
 
 
 def test_unverified_grades_honest_work_as_nbgrader_does_and_says_so(unverified):
