@@ -267,7 +267,7 @@ def grade(course: Path, assignment: str, students: list[str] | None = None, jobs
     try:  # flags for a person; a failure here must not cost the batch its export and report
         print(similarity_flags.describe(similarity.run(course, assignment)), file=out)
     except Exception as err:  # noqa: BLE001 - the batch's summary is written whatever went wrong
-        similarity_flags.results_file(course, assignment).unlink(missing_ok=True)  # no stale pairs in the report
+        course.similarity_flags(assignment).unlink(missing_ok=True)  # no stale pairs in the report
         print(f"similarity: not computed ({type(err).__name__}: {err})", file=out)
     export = write_export(course, assignment)
     report = write_report(course, assignment)

@@ -62,12 +62,6 @@ class Intake:
         return "\n".join(lines)
 
 
-def intake_root(course: Path, assignment: str) -> Path:
-    """nbgrader's submitted_directory for the copies (relative to the course root)."""
-    course = Course(course)
-    return course.intake(assignment)
-
-
 def _kind(mode: int, links: int) -> str | None:
     if stat.S_ISLNK(mode):
         return "a symbolic link"
@@ -102,7 +96,7 @@ def take_in(course: Path, assignment: str, student: str, notebooks: list[str]) -
     """Copy a submission's acceptable files into its private folder (replacing an earlier copy)."""
     course = Course(course)
     source = course.submitted(student, assignment)
-    dest = intake_root(course, assignment) / student / assignment
+    dest = course.intake(assignment) / student / assignment
     shutil.rmtree(dest.parent, ignore_errors=True)
     dest.mkdir(parents=True)
     intake = Intake(dest)
@@ -201,7 +195,7 @@ def discard(course: Path, assignment: str, student: str) -> None:
     from gradekit.core.files import remove_tree
 
     course = Course(course)
-    remove_tree(intake_root(course, assignment) / student)
+    remove_tree(course.intake(assignment) / student)
     remove_tree(course.scratch(assignment) / student)  # exactly this student's
 
 

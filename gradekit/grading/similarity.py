@@ -36,7 +36,7 @@ import numpy as np
 from gradekit.core.atomic import write_atomically
 from gradekit.core.cells import grade_id, is_solution_cell
 from gradekit.core.layout import Course
-from gradekit.records.similarity_flags import Flag, results_file
+from gradekit.records.similarity_flags import Flag
 
 if TYPE_CHECKING:  # names in annotations only
     from nbformat import NotebookNode
@@ -266,11 +266,12 @@ def run(course: Path, assignment: str) -> list[Flag]:
     """Compare every submission of `assignment` and store the flags for the report."""
     from gradekit.core.assignment_kit import kit_part
 
+    course = Course(course)
     settings = kit_part(course, assignment, "similarity")
     t0 = time.perf_counter()
     documents, stubs = course_documents(course, assignment, getattr(settings, "SEED_PATTERN", None))
     flags = compare(documents, stubs, getattr(settings, "MARGIN", MARGIN))
-    path = results_file(course, assignment)
+    path = course.similarity_flags(assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json.dumps({"submissions": len(documents), "seconds": round(time.perf_counter() - t0, 2),
                                        "flags": [asdict(f) for f in flags]}, indent=1))

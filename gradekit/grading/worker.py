@@ -35,7 +35,7 @@ def make_api(course: str):
 def handle(api: NbGraderAPI, course: str, assignment: str, request: GradingRequest) -> WorkerReply:
     """Intake, autograde from the private copy, feedback; the kernel's scratch folders removed after."""
     from gradekit.core.layout import Course
-    from gradekit.grading.intake import SubmissionRejected, discard, intake_root, take_in
+    from gradekit.grading.intake import SubmissionRejected, discard, take_in
     from gradekit.plugins.findings import take_recorded
 
     course = Course(course)
@@ -46,7 +46,7 @@ def handle(api: NbGraderAPI, course: str, assignment: str, request: GradingReque
     except SubmissionRejected as err:
         discard(course.root, assignment, request.student)
         return WorkerReply(request.student, rejected=str(err), seconds=time.perf_counter() - t0)
-    api.coursedir.submitted_directory = str(intake_root(course.root, assignment).relative_to(course.root))
+    api.coursedir.submitted_directory = str(course.intake(assignment).relative_to(course.root))
     api.config.BoundedExecute.probe_seed = request.probe_seed
     try:
         result = api.autograde(assignment, request.student, force=True, create=True)

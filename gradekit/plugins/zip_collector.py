@@ -28,14 +28,9 @@ TIMES_FILE = "submission_times.csv"
 MARKER_ONLY = "late per the LMS, no time given: counted 1 minute late"
 
 
-def sources_file(course: Path, assignment: str) -> Path:
-    course = Course(course)
-    return course.submission_times(assignment)
-
-
 def read_sources(course: Path, assignment: str) -> dict[str, str]:
     """Per student: where the LMS submission time came from (empty when the zip gave none)."""
-    path = sources_file(course, assignment)
+    path = Course(course).submission_times(assignment)
     return json.loads(path.read_text()) if path.exists() else {}
 
 
@@ -104,7 +99,7 @@ class LmsCollector(FileNameCollectorPlugin):
             source = ""
         if source:
             self._sources[student] = source
-        path = sources_file(self._course, self._assignment)
+        path = Course(self._course).submission_times(self._assignment)
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, json.dumps(self._sources, indent=1, sort_keys=True))
         return info

@@ -46,18 +46,13 @@ def grant_extension(course: Path, assignment: str, student: str, days: float = 0
             gb.update_or_create_student(student)
             gb.add_submission(assignment, student)  # an extension may come before the submission
         gb.grant_extension(assignment, student, days=days, hours=hours)
-    log = extensions_file(course, assignment)
+    log = course.extensions(assignment)
     records = json.loads(log.read_text()) if log.exists() else {}
     records[student] = {"days": days, "hours": hours, "reason": reason, "granted_by": by or getpass.getuser(),
                         "granted_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     log.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(log, json.dumps(records, indent=1, sort_keys=True))
     return recompute_penalties(course, assignment, [student])
-
-
-def extensions_file(course: Path, assignment: str) -> Path:
-    course = Course(course)
-    return course.extensions(assignment)
 
 
 def recompute_penalties(course: Path, assignment: str, students: list[str] | None = None) -> list[str]:
@@ -151,7 +146,8 @@ def describe_extensions(course: Path, assignment: str) -> str:
     from nbgrader.api import Gradebook
 
     course = Course(course)
-    records = json.loads(extensions_file(course, assignment).read_text()) if extensions_file(course, assignment).exists() else {}
+    log = course.extensions(assignment)
+    records = json.loads(log.read_text()) if log.exists() else {}
     lines = []
     with Gradebook(course.gradebook_url) as gb:
         for submission in gb.assignment_submissions(assignment):

@@ -18,13 +18,8 @@ class Flag:
     lines: list = field(default_factory=list)
 
 
-def results_file(course: Path, assignment: str) -> Path:
-    course = Course(course)
-    return course.similarity_flags(assignment)
-
-
 def stored_flags(course: Path, assignment: str) -> list[Flag]:
-    path = results_file(course, assignment)
+    path = Course(course).similarity_flags(assignment)
     return [Flag(**f) for f in json.loads(path.read_text())["flags"]] if path.exists() else []
 
 
