@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
@@ -26,7 +27,7 @@ def sample_submissions(course: Path, assignment: str) -> dict[str, dict]:
     return samples
 
 
-def format_table(grades: dict, students: list[str] | None) -> str:
+def format_table(grades: dict, students: Collection[str]) -> str:
     rows = [("student", "notebook", "score", "to grade by hand", "lost points in")]
     for (student, notebook), g in sorted(grades.items()):
         if student not in students:

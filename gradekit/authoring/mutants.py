@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import nbformat
@@ -108,7 +109,7 @@ def _edits(node, parent_stmt):
         yield "statement deleted", node, "pass"
 
 
-def cell_mutants(notebook: str, cell_id: str, source: str, rewrites: list = _edits) -> list[Mutant]:
+def cell_mutants(notebook: str, cell_id: str, source: str, rewrites: Callable = _edits) -> list[Mutant]:
     """One Mutant per (name, node, replacement) that `rewrites(node, parent_statement)` yields for a node
     inside a solution region (gradekit.authoring.variants passes its equivalent rewrites instead of mutations)."""
     allowed = solution_lines(source)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -107,7 +108,7 @@ def read_grades(course: Path, assignment: str, student: str | None = None
     return result
 
 
-def apply_scores(result: Result, grades: dict) -> Result:
+def apply_scores(result: Result, grades: Iterable[NotebookGrade]) -> Result:
     """Score, maximum, points still to grade by hand and status of a graded submission, from its
     notebooks' gradebook grades (used when grading, and again at export to include manual grades)."""
     grades = list(grades)

@@ -22,6 +22,7 @@ import json
 import random
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,12 +141,12 @@ def notebook_diff(reference: dict, variant: dict) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in out)
 
 
-def own_tests(result: Result, notebooks: list[str] | None) -> dict:
+def own_tests(result: Result, notebooks: Collection[str]) -> dict:
     """Tests of the submitted notebooks only: a partial submission also has 0-score rows for the others."""
     return {t: v for t, v in result.tests.items() if t.split(":", 1)[0] in notebooks}
 
 
-def lost_tests(result: Result, notebooks: list[str] | None) -> list[str]:
+def lost_tests(result: Result, notebooks: Collection[str]) -> list[str]:
     """Tests of the submitted notebooks that lost points (none when grading failed: see grading_failed)."""
     if result.status == Status.FAILED:
         return []
