@@ -2,4 +2,4 @@
 
 Assignment-agnostic: everything it knows of an assignment comes from the course folder (see ARCHITECTURE.md).
 """
-__version__ = "0.2.0"
+__version__ = "0.3.0"
