@@ -50,5 +50,7 @@ def test_no_test_flakes_over_the_draws(report):
 def test_notebook_tests_and_trusted_recheck_agree(report):
     """Correct work: both judges pass every cell. Mutants: the re-check may be stricter than a notebook's
     test (it compares with the reference), but no notebook test may catch what the re-check misses."""
-    assert report.judged == 2 + 20 + report.fairness.false_fails.graded + 2 * DRAWS
+    # correct work graded in groups (gradekit.authoring.strength.groups): none needed splitting
+    assert report.groups_split == 0 and report.variant_submissions < report.fairness.false_fails.graded + 2 * DRAWS
+    assert report.judged == 2 + 20 + report.variant_submissions
     assert not report.defects, report.defects

@@ -1,6 +1,7 @@
 """The grader strength command: mutants from the syntax tree, graded like submissions, kill rates."""
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 
@@ -9,6 +10,8 @@ import pytest
 
 from gradekit.authoring.mutants import cell_mutants, notebook_mutants
 from gradekit.authoring.strength import EQUIVALENTS_FILE, run
+from gradekit.authoring.strength.groups import pack
+from gradekit.authoring.strength.measure import CorrectVariant
 from gradekit.authoring.submissions import apply_edit
 from gradekit.authoring.variants import cell_variants
 from grader_tests.helpers import ALTERNATIVES, JOBS, ROOT
@@ -24,19 +27,19 @@ TINY_SOLUTION = """def scale(x, k):
 
 
 def _tiny_course(root, solution=TINY_SOLUTION, test="assert scale(2, 3) == 7\n### BEGIN HIDDEN TESTS\n"
-                                                       "assert scale(0, 5) == 1\n### END HIDDEN TESTS"):
+                                                       "assert scale(0, 5) == 1\n### END HIDDEN TESTS", more=()):
+    """A course with one notebook: the scale exercise, then `more` (solution, test, name) exercises."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     def meta(**kw):
         return {"nbgrader": {"schema_version": 3, "task": False, **kw}}
 
-    nb.cells = [
-        nbformat.v4.new_markdown_cell("Compute $x k + 1$."),
-        nbformat.v4.new_code_cell(solution, metadata=meta(grade=False, solution=True, locked=False,
-                                                           grade_id="scale")),
-        nbformat.v4.new_code_cell(test, metadata=meta(grade=True, solution=False, locked=True, points=1,
-                                                      grade_id="test_scale")),
-    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("Compute $x k + 1$."), nbformat.v4.new_code_cell("import numpy as np")]
+    for code, check, name in [(solution, test, "scale"), *more]:
+        nb.cells += [nbformat.v4.new_code_cell(code, metadata=meta(grade=False, solution=True, locked=False,
+                                                                    grade_id=name)),
+                     nbformat.v4.new_code_cell(check, metadata=meta(grade=True, solution=False, locked=True, points=1,
+                                                                    grade_id=f"test_{name}"))]
     for i, cell in enumerate(nb.cells):
         cell.id = f"c{i}"
     (root / "source" / "tiny").mkdir(parents=True)
@@ -116,3 +119,46 @@ def test_fairness_finds_a_false_fail_on_a_tiny_notebook(tmp_path):
     assert failed.family == "generated: float() -> np.float64()" and "np.float64(x * k + 1)" in failed.diff
     assert fair.flakes.graded == 0  # no draws for a notebook the kit knows nothing random about
     assert "# Fairness" in (tmp_path / "out" / "strength.md").read_text()
+
+
+def _variant(student, family, notebook):
+    return CorrectVariant(student, family, student, {"nb": notebook}, "")
+
+
+def test_variants_of_different_cells_share_a_submission_and_draws_go_alone():
+    solved = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f"x{i} = {i}") for i in range(3)])
+
+    def edited(**sources):
+        nb = copy.deepcopy(solved)
+        for i, text in sources.items():
+            nb.cells[int(i[1:])].source = text
+        return nb
+
+    longer = copy.deepcopy(solved)
+    longer.cells.append(nbformat.v4.new_code_cell("extra = 1"))
+    variants = [_variant("a", "generated: r", edited(c0="x0 = 0 + 0")), _variant("b", "generated: r", edited(c0="x0 = 0 * 1")),
+                _variant("c", "catalogued", edited(c1="x1 = 1 + 0", c2="x2 = 2 + 0")), _variant("d", "draw", edited(c2="x2 = 3")),
+                _variant("e", "catalogued", longer)]
+    groups = pack(variants, {"nb": solved})
+    assert sorted([v.student for v in g.members] for g in groups) == [["a", "c"], ["b"], ["d"], ["e"]]
+    together = next(g for g in groups if len(g.members) == 2)
+    assert [c.source for c in together.notebooks["nb"].cells] == ["x0 = 0 + 0", "x1 = 1 + 0", "x2 = 2 + 0"]
+    assert [c.source for c in solved.cells] == ["x0 = 0", "x1 = 1", "x2 = 2"], "the reference is left as it was"
+    alone = {g.student: g for g in groups if len(g.members) == 1}
+    assert set(alone) == {"b", "d", "e"} and alone["e"].notebooks["nb"] is longer
+
+
+def test_a_group_that_loses_a_point_is_split_and_the_loss_attributed(tmp_path):
+    """An over-specified type check fails one variant; the variants of another cell graded in its group keep
+    full marks once graded alone."""
+    half = "def half(x):\n    ### BEGIN SOLUTION\n    return float(x / 2)\n    ### END SOLUTION\n"
+    course = _tiny_course(tmp_path / "tiny", solution=TINY_SOLUTION.replace("return x * k + 1", "return float(x * k + 1)"),
+                          test="assert type(scale(2, 3)) is float and scale(2, 3) == 7",
+                          more=[(half, "assert half(4) == 2.0", "half")])
+    report = run(course, "tiny", jobs=JOBS, timeout=60, sample=1, out_dir=tmp_path / "out", progress=False)
+    lost = {r.label: r.lost for r in report.variants}
+    assert report.groups_split == 1 and report.variant_submissions < len(report.variants), (report.variant_submissions, lost)
+    assert [label for label, tests in lost.items() if tests] == [next(
+        r.label for r in report.variants if "np.float64(x * k + 1)" in r.diff)], lost
+    assert any("/ half:" in label for label in lost), lost
+    assert set(sum(lost.values(), [])) == {"tiny:test_scale"}

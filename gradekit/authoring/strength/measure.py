@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gradekit.authoring.mutants import Mutant, notebook_mutants
+from gradekit.authoring.strength.groups import Group, pack
 from gradekit.authoring.strength.render import kill_rate_figure, markdown
 from gradekit.authoring.strength.report import Disagreement, Fairness, MutantResult, StrengthReport, VariantResult, kill_counts
 from gradekit.authoring.submissions import apply_edit, solved_notebook, write_submission
@@ -157,11 +158,26 @@ def grading_failed(result: Result) -> str:
     return (result.reason or "grading failed") if result.status == Status.FAILED else ""
 
 
+def _outcome(result: Result, notebooks: set[str]) -> tuple[list[str], str, list[str]]:
+    """(tests lost, why grading failed, flags) of a correct submission of `notebooks`; flags about the
+    notebooks a partial submission leaves out would be false alarms."""
+    return (lost_tests(result, notebooks), grading_failed(result),
+            [f for f in result.flags if not f.startswith("missing notebook")])
+
+
+def _full_marks(result: Result, notebooks: set[str]) -> bool:
+    """Nothing lost, failed or flagged, and both judges agree on every cell of `notebooks`."""
+    return not any(_outcome(result, notebooks)) and not [
+        cell for cell in result.disagreements if cell.split(":", 1)[0] in notebooks]
+
+
 def run(course: Path, assignment: str, notebooks: list[str] | None = None, jobs: int | None = None,
         sample: int | None = None, seed: int = 0, timeout: float = 120.0, out_dir: Path | None = None,
-        progress: bool = True, fairness: bool = True, draws: int = 50) -> StrengthReport:
+        progress: bool = True, fairness: bool = True, draws: int = 50, group: bool = True) -> StrengthReport:
     """Grade mutants (how many bugs the tests catch) and, with `fairness`, correct variants and `draws`
-    draws of the free randomness per notebook (how much correct work they fail), in one batch."""
+    draws of the free randomness per notebook (how much correct work they fail), in one batch. With
+    `group`, variants of different cells share a submission, and a group without full marks is graded
+    again one variant at a time (gradekit.authoring.strength.groups)."""
     import nbformat
     course = Course(course)
     notebooks = notebooks or course.notebooks(assignment)
@@ -178,16 +194,27 @@ def run(course: Path, assignment: str, notebooks: list[str] | None = None, jobs:
             write_submission(batch_course, assignment, f"reference-{nb}", {nb: solved[nb]})
         for m in mutants:
             write_submission(batch_course, assignment, f"m-{m.id}", {m.notebook: mutant_submission(solved[m.notebook], m)})
-        for v in variants:
-            write_submission(batch_course, assignment, v.student, v.notebooks)
-        print(f"grading {len(mutants)} mutants and {len(variants)} correct variants of {', '.join(notebooks)} "
-              "(+ the reference) ...")
+        groups = pack(variants, solved) if group else [Group(v.student, [v], v.notebooks) for v in variants]
+        for g in groups:
+            write_submission(batch_course, assignment, g.student, g.notebooks)
+        print(f"grading {len(mutants)} mutants and {len(variants)} correct variants ({len(groups)} submissions) "
+              f"of {', '.join(notebooks)} (+ the reference) ...")
         # the same limits as student submissions, with the per-submission wall time asked for
         limits = Limits.from_config(course, timeout=timeout)
         with open(out_dir / "grading.log", "w") as log:
             results = grade(batch_course, assignment, jobs=jobs, limits=limits, feedback=False, progress=progress,
                             out=log)
+            split = [g for g in groups if len(g.members) > 1 and not _full_marks(results[g.student], set(g.notebooks))]
+            alone = [v for g in split for v in g.members]
+            for v in alone:
+                write_submission(batch_course, assignment, v.student, v.notebooks)
+            if split:
+                print(f"{len(split)} groups without full marks: grading their {len(alone)} variants one by one ...")
+                results.update(grade(batch_course, assignment, [v.student for v in alone], jobs=jobs, limits=limits,
+                                     feedback=False, progress=progress, out=log))
     seconds = time.perf_counter() - t0
+    # the submission that speaks for each variant: its group's when that had full marks, else its own
+    graded_as = {v.student: g.student for g in groups for v in g.members} | {v.student: v.student for v in alone}
 
     for nb in notebooks:
         ref = results[f"reference-{nb}"]
@@ -205,20 +232,20 @@ def run(course: Path, assignment: str, notebooks: list[str] | None = None, jobs:
         status = "killed" if caught or failed else "equivalent" if m.id in equivalents else "survived"
         rows.append(MutantResult(m.id, m.notebook, m.cell, m.operator, m.line, m.describe(), status, caught, failed,
                                  cell_diff(m, sources[m.notebook][m.cell]) if status != "killed" else ""))
-    # flags other than the notebooks a partial submission leaves out would be false alarms
-    fair_rows = [VariantResult(v.student, v.family, v.label, sorted(v.notebooks),
-                               lost_tests(results[v.student], set(v.notebooks)), grading_failed(results[v.student]),
-                               v.diff, [f for f in results[v.student].flags if not f.startswith("missing notebook")])
-                 for v in variants]
+    fair_rows = []
+    for v in variants:
+        lost, failed, flags = _outcome(results[graded_as[v.student]], set(v.notebooks))
+        fair_rows.append(VariantResult(v.student, v.family, v.label, sorted(v.notebooks), lost, failed, v.diff, flags))
     judged = {f"reference-{nb}": {nb} for nb in notebooks}
     judged.update({f"m-{m.id}": {m.notebook} for m in mutants})
-    judged.update({v.student: set(v.notebooks) for v in variants})
+    judged.update({g.student: set(g.notebooks) for g in groups if g not in split})
+    judged.update({v.student: set(v.notebooks) for v in alone})
     # A "gap": the notebook's test failed a cell the re-check passed. The grader awards the points, so a
     # submission that hid its test's failure would keep them: every gap is a hole in a probe. "stricter":
     # the re-check, which compares with the reference, failed a cell the kernel's own test passed (a bug
     # the notebook's test cannot see, e.g. a consistent backward pass of a wrong forward pass); allowed on
     # mutants, never on correct work.
-    correct = {f"reference-{nb}" for nb in notebooks} | {v.student for v in variants}
+    correct = {f"reference-{nb}" for nb in notebooks} | set(judged) - {f"m-{m.id}" for m in mutants}
     disagreements = [Disagreement(student, cell, results[student].judges[cell][0], results[student].judges[cell][1],
                                   student in correct, "gap" if results[student].judges[cell][0] == "failed" else "stricter")
                      for student, nbs in judged.items() for cell in results[student].disagreements
@@ -227,7 +254,8 @@ def run(course: Path, assignment: str, notebooks: list[str] | None = None, jobs:
                             seconds=round(seconds, 1), jobs=jobs, summary=kill_counts(rows), tests=all_tests,
                             mutants=rows, equivalents_file=f"source/{assignment}/{EQUIVALENTS_FILE}",
                             fairness=Fairness.of(fair_rows, all_tests, notebooks) if fairness else None,
-                            variants=fair_rows, disagreements=disagreements, judged=len(judged))
+                            variants=fair_rows, disagreements=disagreements, judged=len(judged),
+                            variant_submissions=len(groups), groups_split=len(split))
     (out_dir / "strength.json").write_text(json.dumps(report.to_json(), indent=1))
     kill_rate_figure(report.summary, out_dir / "kill_rate.png")
     (out_dir / "strength.md").write_text(markdown(report))

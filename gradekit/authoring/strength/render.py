@@ -75,7 +75,8 @@ def markdown(report: StrengthReport) -> str:
 def fairness_markdown(report: StrengthReport) -> list[str]:
     f = report.fairness
     lines = ["# Fairness: correct work keeps full marks", "",
-             f"{f.false_fails.graded} correct variants graded: false-fail rate {_pct(f.false_fails)}. "
+             f"{f.false_fails.graded} correct variants graded (in {report.variant_submissions} submissions with the "
+             f"draws, {report.groups_split} groups split): false-fail rate {_pct(f.false_fails)}. "
              f"{f.flakes.graded} draws of the free randomness: flake rate {_pct(f.flakes)}. "
              f"{len(report.disagreements)} disagreements between the notebooks' tests and the trusted re-check "
              f"over {report.judged} graded submissions.", "",

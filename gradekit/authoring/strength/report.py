@@ -147,6 +147,8 @@ class StrengthReport:
     variants: list[VariantResult]
     disagreements: list[Disagreement]
     judged: int  # graded submissions whose every cell both judges saw
+    variant_submissions: int = 0  # the submissions the correct variants were graded in (groups and lone ones)
+    groups_split: int = 0  # groups without full marks, whose variants were then graded one by one
 
     @property
     def defects(self) -> list[Disagreement]:
