@@ -16,6 +16,25 @@ CONFIG_FILE = "nbgrader_config.py"
 RUN_LEFTOVERS = ("*_metrics.json", ".ipynb_checkpoints", "__pycache__")
 
 
+# nbgrader reads a student id as a file pattern (`*`, `?`, `[…]` match other students' folders), strips its
+# spaces, and splits the exchange's file names at "+": an id outside these characters is never graded.
+STUDENT_ID_PUNCTUATION = "._@-"
+
+
+def student_id_problem(student: str) -> str:
+    """Why `student` cannot be a student id the kit grades, or "" when it can: letters, digits and . _ @ -,
+    not starting with . or -, at most 100 characters."""
+    if not student or len(student) > 100:
+        return "a student id has 1 to 100 characters"
+    if student[0] in ".-":
+        return f"student id {student!r} starts with {student[0]!r}"
+    odd = sorted({c for c in student if not (c.isalnum() or c in STUDENT_ID_PUNCTUATION)})
+    if odd:
+        return (f"student id {student!r} has {' '.join(repr(c) for c in odd)}: nbgrader would read it as a pattern "
+                f"or a separator (ids take letters, digits and {' '.join(STUDENT_ID_PUNCTUATION)})")
+    return ""
+
+
 @lru_cache(maxsize=None)
 def _config(root: str):
     from traitlets.config import Config

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gradekit.core.errors import GradekitError
-from gradekit.core.layout import Course
+from gradekit.core.layout import Course, student_id_problem
 from gradekit.core.nbgrader_run import run_nbgrader
 from gradekit.core.settings import Limits, batch_settings, usable_cores
 from gradekit.grading import similarity
@@ -247,9 +247,14 @@ def grade(course: Path, assignment: str, students: list[str] | None = None, jobs
           f"{len(todo)} to grade with {1 if scheduler else jobs} {'cluster' if scheduler else 'local'} "
           f"job{'s' if jobs > 1 else ''}; limits {limits.timeout:g} s, {limits.memory_mb} MB each", file=out)
 
-    probe_seed = prepare_trusted_references(course, assignment, seed, out) if todo else 0
-    replies = (run_dask(course, assignment, todo, scheduler, limits, feedback, probe_seed) if scheduler
-               else run_local(course, assignment, todo, jobs, limits, feedback, probe_seed))
+    # an id nbgrader would read as a pattern of other students' names is never handed to it
+    refused = [WorkerReply(s, rejected=f"invalid student id: {problem}") for s in todo
+               if (problem := student_id_problem(s))]
+    gradeable = [s for s in todo if not student_id_problem(s)]
+    probe_seed = prepare_trusted_references(course, assignment, seed, out) if gradeable else 0
+    replies = itertools.chain(refused, [] if not gradeable else
+                              run_dask(course, assignment, gradeable, scheduler, limits, feedback, probe_seed)
+                              if scheduler else run_local(course, assignment, gradeable, jobs, limits, feedback, probe_seed))
     with tqdm(total=len(todo), unit="sub", disable=not progress or not todo, file=sys.stderr,
               dynamic_ncols=True) as bar:
         for reply in replies:

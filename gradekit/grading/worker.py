@@ -34,12 +34,14 @@ def make_api(course: str):
 
 def handle(api: NbGraderAPI, course: str, assignment: str, request: GradingRequest) -> WorkerReply:
     """Intake, autograde from the private copy, feedback; the kernel's scratch folders removed after."""
-    from gradekit.core.layout import Course
+    from gradekit.core.layout import Course, student_id_problem
     from gradekit.grading.intake import SubmissionRejected, discard, take_in
     from gradekit.plugins.findings import take_recorded
 
     course = Course(course)
     t0 = time.perf_counter()
+    if problem := student_id_problem(request.student):  # nbgrader would grade every id the pattern matches
+        return WorkerReply(request.student, rejected=f"invalid student id: {problem}")
     take_recorded()
     try:
         intake = take_in(course.root, assignment, request.student, course.notebooks(assignment))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 import sys
 import tempfile
 from functools import lru_cache
@@ -18,6 +17,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 from traitlets import Bool, Integer, List, Unicode, default
 
+from gradekit.core.files import remove_tree
 from gradekit.plugins import sandbox
 
 # Set to "1" in every kernel the kit grades in, so that an assignment can shorten what is shown but not
@@ -131,7 +131,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)
         if getattr(self, "_ipc_dir", None) and not restart:
-            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+            remove_tree(Path(self._ipc_dir))  # the kernel writes here too: any depth, never through a link
         if getattr(self, "_cgroup", None) and not restart:
             sandbox.remove_pids_cgroup(self._cgroup)
             self._cgroup = None

@@ -21,6 +21,8 @@ namespaces (root, or unprivileged user namespaces) the kernel gets:
   a minimal /dev (null, zero, full, random, urandom), its own IPC and UTS namespaces;
 - an environment reduced to an allow list (--env), HOME in its private /tmp, standard input, output and
   error on /dev/null and no other inherited descriptor (the grader's log, its pipes);
+- no kernel keyring (a seccomp filter refuses add_key, request_key and keyctl: keys outlive a kernel and
+  kernels of one uid share them) and no system call through another ABI (32-bit, x32);
 - resource limits (--memory-mb address space, --file-mb largest file, --open-files), and a cap on its
   processes: --processes sets RLIMIT_NPROC inside its user namespace (unprivileged graders), --cgroup
   puts it in a pids cgroup made for it (root, whom Linux exempts from RLIMIT_NPROC).
@@ -249,6 +251,46 @@ def drop_to_user(uid: int) -> None:
         raise OSError(ctypes.get_errno(), "no_new_privs")
 
 
+# The kernel keyring's system calls are refused: keys outlive their kernel and, for kernels that share a uid
+# outside a user namespace (a root grader's `nobody`), every kernel reads the same user keyring: a channel
+# from one student's kernel to the next. (add_key, request_key, keyctl), and the ABI they belong to.
+KEY_SYSCALLS = {"x86_64": ((248, 249, 250), 0xC000003E), "aarch64": ((217, 218, 219), 0xC00000B7)}
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+SECCOMP_RET_ALLOW, SECCOMP_RET_EPERM = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ERRNO | EPERM
+X32_SYSCALL_BIT = 0x40000000
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def deny_key_syscalls() -> bool:
+    """A seccomp filter, inherited by everything the kernel starts: the keyring calls fail with EPERM, and so
+    does every call through another ABI (32-bit or x32, whose numbers differ). False where the machine's
+    numbers are not known (the kernel then runs without the filter)."""
+    known = KEY_SYSCALLS.get(os.uname().machine)
+    if known is None:
+        return False
+    (add_key, request_key, keyctl), arch = known
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|BPF_W|BPF_ABS, BPF_JMP|BPF_JEQ|BPF_K, …|BPF_JGE, BPF_RET
+    program = [(ld, 0, 0, 4),  # the call's ABI
+               (jeq, 1, 0, arch), (ret, 0, 0, SECCOMP_RET_EPERM),
+               (ld, 0, 0, 0),  # the call's number
+               (jge, 4, 0, X32_SYSCALL_BIT), (jeq, 3, 0, add_key), (jeq, 2, 0, request_key), (jeq, 1, 0, keyctl),
+               (ret, 0, 0, SECCOMP_RET_ALLOW), (ret, 0, 0, SECCOMP_RET_EPERM)]
+    filters = (_SockFilter * len(program))(*[_SockFilter(*op) for op in program])
+    fprog = _SockFprog(len(program), filters)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or \
+            libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "seccomp filter for the keyring calls")
+    return True
+
+
 def limit(args: argparse.Namespace) -> None:
     mb = 2**20
     for name, value in ((resource.RLIMIT_AS, args.memory_mb * mb), (resource.RLIMIT_FSIZE, args.file_mb * mb),
@@ -360,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         private_config_dirs(args.uid if os.geteuid() == 0 else -1)
         limit(args)
         env = reduced_environment(args.env)
+        if not deny_key_syscalls():
+            print(f"gradekit sandbox: no keyring filter for {os.uname().machine}", file=sys.stderr)
         isolate_descriptors()
         if os.geteuid() == 0 and args.uid >= 0 and not _in_user_namespace():
             drop_to_user(args.uid)

@@ -116,3 +116,23 @@ def test_a_broken_probe_file_stops_the_batch_with_its_cause(tmp_path):
     assert "error: warmup.py does not load: ValueError: a second probe or check for 'test_weighted_mean'" \
         in out.stderr and "Traceback" not in out.stderr, out.stderr
     assert "drawing another" not in out.stdout, "no other seed can mend a probe file"
+
+
+def test_a_student_id_nbgrader_would_read_as_a_pattern_is_never_graded(tmp_path):
+    # nbgrader takes a student id as a file pattern: graded as "*", a submission would be graded over
+    # every classmate's folder the pattern matches (and zero those it finds no notebook for)
+    course = warmup_course(tmp_path / "ids")
+    honest = submission_with_edits(course, ASSIGNMENT, ["warmup"])
+    odd = ["*", "[v]ictim", "victim ", "a+b", "-rf"]
+    for student in ["victim", *odd]:
+        write_submission(course, ASSIGNMENT, student, honest)
+    out = gradekit(course, "grade", "--jobs", "2")
+    assert out.returncode == 0, out.stdout + out.stderr
+    rows = grades_csv(course, ASSIGNMENT)
+    assert (rows["victim"]["status"], rows["victim"]["score"]) == ("graded", "3"), rows["victim"]
+    for student in odd:
+        assert rows[student]["status"] == "failed" and rows[student]["reason"].startswith("invalid student id"), \
+            rows[student]
+    with Gradebook(Course(course).gradebook_url) as gradebook:
+        assert gradebook.find_submission(ASSIGNMENT, "victim").score == 3
+        assert {s.student.id for s in gradebook.find_assignment(ASSIGNMENT).submissions} == {"victim"}

@@ -83,7 +83,8 @@ class BoundedExecute(Execute):
         the autograded folder (the student's files after intake, the release's helpers), then shared by
         that submission's notebooks only. One nbgrader process may grade many students (`nbgrader
         autograde` without --student): the copy is kept on the app under the submission's own key, and a
-        new submission gets a new copy, the last one removed, so no kernel sees a classmate's files."""
+        new submission gets a new copy and the previous student's folder is removed, so no kernel sees a
+        classmate's files."""
         from gradekit.core.files import remove_tree
 
         course = Course(course)
@@ -91,8 +92,8 @@ class BoundedExecute(Execute):
         kept_key, kept = getattr(self.parent, SCRATCH_ATTRIBUTE, (None, None))
         if kept_key == key and kept and Path(kept).is_dir():
             return Path(kept)
-        if kept:
-            remove_tree(Path(kept))
+        if kept:  # the previous submission's: its student's folder (scratch/<student>/<random>/)
+            remove_tree(Path(kept).parent)
         base = course.scratch(assignment) / student
         base.mkdir(parents=True, exist_ok=True)
         scratch = base / secrets.token_hex(6)
