@@ -112,6 +112,12 @@ c.PercentPerDay.percent_per_day = 10
 c.PercentPerDay.max_percent = 50
 c.PercentPerDay.late_days = 0  # late-day tokens per student for the whole course, spent in due-date order
 
+# Collecting from the exchange (`nbgrader collect`, the formgrader's collect): every student can write the
+# inbox, so each student's newest submission is taken only from a folder their own account made
+# (gradekit/plugins/exchange_collect.py); nbgrader's own collect would take one made under their name by
+# anybody, with a warning.
+c.ExchangeFactory.collect = "gradekit.plugins.exchange_collect.OwnerCheckedCollect"
+
 # LMS exports (`gradekit grade --zip FILE [--times CSV]`, or `nbgrader zip_collect`): files named the way
 # Canvas names them, <login>_[late_]<user id>_<submission id>_<notebook file name>. Change the pattern
 # for another LMS; it must capture student_id and file_id (the notebook's file name), and may capture

@@ -10,8 +10,7 @@ import pytest
 
 from gradekit.authoring.mutants import cell_mutants, notebook_mutants
 from gradekit.authoring.strength import EQUIVALENTS_FILE, run
-from gradekit.authoring.strength.groups import pack
-from gradekit.authoring.strength.measure import CorrectVariant
+from gradekit.authoring.strength.groups import CorrectVariant, pack
 from gradekit.authoring.submissions import apply_edit
 from gradekit.authoring.variants import cell_variants
 from grader_tests.helpers import ALTERNATIVES, JOBS, ROOT

@@ -18,9 +18,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # names in annotations only
     from nbformat import NotebookNode
 
-    from gradekit.authoring.strength.measure import CorrectVariant
-
 Cell = tuple[str, int]  # (notebook, index of the cell in it)
+
+
+@dataclass
+class CorrectVariant:
+    """A correct submission that differs from the reference: it must keep full marks."""
+    student: str
+    family: str  # "generated: <rule>", "catalogued" or "draw"
+    label: str
+    notebooks: dict  # {name: notebook}
+    diff: str
 
 
 def changed_cells(solved: dict[str, NotebookNode], variant: CorrectVariant) -> dict[Cell, dict] | None:

@@ -23,12 +23,11 @@ import random
 import tempfile
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gradekit.authoring.mutants import Mutant, notebook_mutants
-from gradekit.authoring.strength.groups import Group, pack
+from gradekit.authoring.strength.groups import CorrectVariant, Group, pack
 from gradekit.authoring.strength.render import kill_rate_figure, markdown
 from gradekit.authoring.strength.report import Disagreement, Fairness, MutantResult, StrengthReport, VariantResult, kill_counts
 from gradekit.authoring.submissions import apply_edit, solved_notebook, write_submission
@@ -84,16 +83,6 @@ def cell_diff(mutant: Mutant, reference_source: str) -> str:
     return "".join(difflib.unified_diff(without_markers(reference_source).splitlines(True),
                                         without_markers(mutant.source).splitlines(True),
                                         f"reference/{mutant.cell}", f"mutant/{mutant.cell}", n=1))
-
-
-@dataclass
-class CorrectVariant:
-    """A correct submission that differs from the reference: it must keep full marks."""
-    student: str
-    family: str  # "generated: <rule>", "catalogued" or "draw"
-    label: str
-    notebooks: dict  # {name: notebook}
-    diff: str
 
 
 def correct_variants(course: Path, assignment: str, notebooks: list[str], solved: dict,
