@@ -248,13 +248,14 @@ def grade(course: Path, assignment: str, students: list[str] | None = None, jobs
           f"job{'s' if jobs > 1 else ''}; limits {limits.timeout:g} s, {limits.memory_mb} MB each", file=out)
 
     # an id nbgrader would read as a pattern of other students' names is never handed to it
-    refused = [WorkerReply(s, rejected=f"invalid student id: {problem}") for s in todo
-               if (problem := student_id_problem(s))]
-    gradeable = [s for s in todo if not student_id_problem(s)]
-    probe_seed = prepare_trusted_references(course, assignment, seed, out) if gradeable else 0
-    replies = itertools.chain(refused, [] if not gradeable else
-                              run_dask(course, assignment, gradeable, scheduler, limits, feedback, probe_seed)
-                              if scheduler else run_local(course, assignment, gradeable, jobs, limits, feedback, probe_seed))
+    problems = {s: student_id_problem(s) for s in todo}
+    gradeable = [s for s in todo if not problems[s]]
+    replies = [WorkerReply(s, rejected=f"invalid student id: {problems[s]}") for s in todo if problems[s]]
+    if gradeable:
+        probe_seed = prepare_trusted_references(course, assignment, seed, out)
+        graded = (run_dask(course, assignment, gradeable, scheduler, limits, feedback, probe_seed) if scheduler
+                  else run_local(course, assignment, gradeable, jobs, limits, feedback, probe_seed))
+        replies = itertools.chain(replies, graded)
     with tqdm(total=len(todo), unit="sub", disable=not progress or not todo, file=sys.stderr,
               dynamic_ncols=True) as bar:
         for reply in replies:

@@ -51,7 +51,6 @@ class Group:
     notebooks: dict[str, NotebookNode]
 
 
-
 def pack(variants: Iterable[CorrectVariant], solved: dict[str, NotebookNode]) -> list[Group]:
     """First fit: each variant joins the first group none of whose members changes one of its cells."""
     packs: list[tuple[list[CorrectVariant], dict[Cell, dict]]] = []

@@ -156,8 +156,8 @@ def _outcome(result: Result, notebooks: set[str]) -> tuple[list[str], str, list[
 
 def _full_marks(result: Result, notebooks: set[str]) -> bool:
     """Nothing lost, failed or flagged, and both judges agree on every cell of `notebooks`."""
-    return not any(_outcome(result, notebooks)) and not [
-        cell for cell in result.disagreements if cell.split(":", 1)[0] in notebooks]
+    return not any(_outcome(result, notebooks)) and not any(
+        cell.split(":", 1)[0] in notebooks for cell in result.disagreements)
 
 
 def run(course: Path, assignment: str, notebooks: list[str] | None = None, jobs: int | None = None,
@@ -234,7 +234,7 @@ def run(course: Path, assignment: str, notebooks: list[str] | None = None, jobs:
     # the re-check, which compares with the reference, failed a cell the kernel's own test passed (a bug
     # the notebook's test cannot see, e.g. a consistent backward pass of a wrong forward pass); allowed on
     # mutants, never on correct work.
-    correct = {f"reference-{nb}" for nb in notebooks} | set(judged) - {f"m-{m.id}" for m in mutants}
+    correct = set(judged) - {f"m-{m.id}" for m in mutants}  # the references and the correct variants
     disagreements = [Disagreement(student, cell, results[student].judges[cell][0], results[student].judges[cell][1],
                                   student in correct, "gap" if results[student].judges[cell][0] == "failed" else "stricter")
                      for student, nbs in judged.items() for cell in results[student].disagreements
