@@ -6,7 +6,10 @@ collect takes the newest folder per *name* and only logs a warning when its owne
 student who writes `victim+<assignment>+<later time>+x` replaces a classmate's submission. This collector
 takes, per student, the newest folder that is a real folder (not a link), owned by the account of that
 name, under a student id the kit grades (gradekit.core.layout.student_id_problem); every other one is
-left where it is, with an error line naming it and why. Configured in nbgrader_config.py:
+left where it is, with an error line naming it and why. The collect runs as the TA and nbgrader's copy follows
+links, so a link in a submission would bring in whatever the TA can read: only its regular files and
+folders are copied, never through a link (links and special files are named in the log and left out).
+Configured in nbgrader_config.py:
 
     c.ExchangeFactory.collect = "gradekit.plugins.exchange_collect.OwnerCheckedCollect"
 """
@@ -16,11 +19,15 @@ import fnmatch
 import glob
 import os
 import pwd
+import shutil
 import stat
+import tempfile
 from collections import defaultdict
+from pathlib import Path
 
 from nbgrader.exchange.default.collect import ExchangeCollect
 
+from gradekit.core.files import walk
 from gradekit.core.layout import student_id_problem
 
 
@@ -62,3 +69,34 @@ class OwnerCheckedCollect(ExchangeCollect):
             on_time = [r for r in newest_first if r["timestamp"] <= self.duedate]
             return (on_time or newest_first)[0]
         return newest_first[0]
+
+    def do_copy(self, src, dest, log=None):
+        """nbgrader's copy (its size limits, ignore patterns and group permissions) of a staging copy that
+        holds only the submission's regular files and folders."""
+        with tempfile.TemporaryDirectory() as staging:
+            left_out = copy_regular(Path(src), Path(staging) / "submission")
+            for rel in left_out:
+                self.log.error("not collected from %s: %s (a link or a special file)", src, rel)
+            super().do_copy(str(Path(staging) / "submission"), dest, log)
+
+
+def copy_regular(source: Path, dest: Path) -> list[str]:
+    """Copy the regular files and folders of `source` into a new folder `dest`, never through a link (one that
+    replaces a file during the copy is not followed either); returns what was left out."""
+    dest.mkdir()
+    left_out = []
+    for rel, info in walk(source):
+        if stat.S_ISDIR(info.st_mode):
+            (dest / rel).mkdir(parents=True, exist_ok=True)
+            continue
+        try:
+            if not stat.S_ISREG(info.st_mode):
+                raise shutil.SpecialFileError(rel)
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source / rel, dest / rel, follow_symlinks=False)
+            if (dest / rel).is_symlink():  # swapped for a link since it was listed
+                (dest / rel).unlink()
+                raise shutil.SpecialFileError(rel)
+        except shutil.SpecialFileError:
+            left_out.append(rel)
+    return left_out

@@ -35,7 +35,10 @@ def test_collect_takes_only_what_a_students_own_account_submitted(tmp_path):
         return folder
 
     submit(student, 9, blank, "older")
-    submit(student, 10, honest, "newest-own")
+    own = submit(student, 10, honest, "newest-own")
+    secret = tmp_path / "instructor-only.txt"  # what the TA's account can read and the student cannot
+    secret.write_text("HIDDEN TEST LINE")
+    (own / "notes.txt").symlink_to(secret)
     forged = submit(student, 11, blank, "forged")  # under the student's name, by another account
     for path in [forged, *forged.iterdir()]:
         os.chown(path, 65534, 65534)
@@ -49,8 +52,11 @@ def test_collect_takes_only_what_a_students_own_account_submitted(tmp_path):
     assert (collected / "timestamp.txt").read_text() == "2026-12-01 10:00:00.000000 UTC", done.stderr[-3000:]
     assert nbformat.read(collected / "warmup.ipynb", 4) == honest
     assert Course(course).submitted_students(WARMUP) == [student]
+    assert not (collected / "notes.txt").exists(), "the collect followed a link of the student's"
+    assert not any("HIDDEN TEST LINE" in p.read_text(errors="replace") for p in collected.rglob("*") if p.is_file())
     refused = [line for line in done.stderr.splitlines() if "not collected" in line]
-    assert len(refused) == 3, done.stderr[-3000:]
+    assert len(refused) == 4, done.stderr[-3000:]
+    assert any("notes.txt" in line and "a link" in line for line in refused), refused
     assert any("forged" in line and "by the account 'nobody'" in line for line in refused), refused
     assert any("+link" in line and "not a folder" in line for line in refused), refused
     assert any("[a-z]*" in line and "invalid" not in line and "pattern" in line for line in refused), refused
