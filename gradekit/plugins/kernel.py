@@ -110,6 +110,8 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
+        if any("ipykernel" in part for part in cmd):  # no input history: nobody reads it, and it is written at exit
+            cmd.append("--HistoryManager.enabled=False")
         if not self.enabled:
             return cmd
         cwd = (self._launch_args or {}).get("cwd") or "."
