@@ -40,6 +40,10 @@ JOBS = max(1, usable_cores() // WORKERS)
 # the kit's batches in this process (and the commands it starts) share out these cores, not the machine's
 os.environ[CORES_VARIABLE] = str(JOBS)
 
+# Wall time per submission in the attack galleries (hostile, red team): a correct submission needs about
+# 11 s graded alone and 25 s two at a time here; the attacks that hang their kernel are stopped by it.
+ATTACK_TIMEOUT_S = 40
+
 WARMUP = "warmup"  # a second, one-notebook assignment (grader_tests/kit/second_assignment/)
 WARMUP_SOURCE = ROOT / "grader_tests" / "kit" / "second_assignment"
 
@@ -65,14 +69,39 @@ def gradekit(course: Path, *args: str, timeout: int = 600, env: dict | None = No
                           capture_output=True, text=True, timeout=timeout)
 
 
-def warmup_course(root: Path) -> Path:
-    """A course holding only the warm-up: its source and the kit's nbgrader_config.py, nothing else;
-    generated with `gradekit generate`."""
+_BUILT: dict[str, Path] = {}
+
+
+def _copy_of(name: str, build, dest: Path) -> Path:
+    """`dest` filled with the course `build(folder)` makes, built once per test process and copied for each
+    later test (nbgrader's generate takes 5 to 15 s a time; the copy, a fraction of a second)."""
+    if name not in _BUILT:
+        folder = Path(tempfile.mkdtemp(prefix=f"gradekit-tests-{name}-"))
+        atexit.register(remove_tree, folder)
+        _BUILT[name] = build(folder / "course")
+    shutil.copytree(_BUILT[name], dest, dirs_exist_ok=True, symlinks=True)
+    return Path(dest)
+
+
+def released_course(dest: Path) -> Path:
+    """A course with assignment 1 released and registered in its own SQLite gradebook: what
+    `course_copy(dest, COURSE, ASSIGNMENT)` builds (a PostgreSQL gradebook needs that call itself)."""
+    assert not os.environ.get("NBGRADER_DB_URL"), "a copied course brings its own SQLite gradebook"
+    return _copy_of(ASSIGNMENT, lambda folder: course_copy(folder, COURSE, ASSIGNMENT), dest)
+
+
+def _generated_warmup(root: Path) -> Path:
     shutil.copytree(WARMUP_SOURCE, root / "source" / WARMUP, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "nbgrader_config.py", root)
     out = gradekit(root, "generate")
     assert out.returncode == 0, out.stdout + out.stderr
     return root
+
+
+def warmup_course(root: Path) -> Path:
+    """A course holding only the warm-up: its source and the kit's nbgrader_config.py, nothing else;
+    generated with `gradekit generate`."""
+    return _copy_of(WARMUP, _generated_warmup, root)
 
 
 def grades_csv(course: Path, assignment: str = ASSIGNMENT) -> dict[str, dict]:

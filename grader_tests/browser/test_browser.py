@@ -13,10 +13,9 @@ from playwright.sync_api import expect
 
 from gradekit.authoring.submissions import submission_with_edits, untouched_release, write_submission
 from gradekit.core.layout import Course
-from gradekit.core.nbgrader_run import course_copy
 from gradekit.grading.batch import grade
 from gradekit.records.export import write_export
-from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS
+from grader_tests.helpers import ASSIGNMENT, JOBS, released_course
 
 from .lab_server import LabServer
 
@@ -49,7 +48,7 @@ def open_notebook(page, server, path):
 
 @pytest.fixture
 def lab(tmp_path):
-    course = course_copy(tmp_path / "course", COURSE, ASSIGNMENT)
+    course = released_course(tmp_path / "course")
     server = LabServer(course, tmp_path / "home").start()
     yield server
     server.stop()
@@ -81,7 +80,7 @@ def test_student_runs_the_release_and_validates_a_solution(lab, page, shots, not
 
 
 def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
-    course = course_copy(tmp_path / "course", COURSE, ASSIGNMENT)
+    course = released_course(tmp_path / "course")
     write_submission(course, ASSIGNMENT, "alice", submission_with_edits(course, ASSIGNMENT, NOTEBOOKS))
     write_submission(course, ASSIGNMENT, "bob", untouched_release(course, ASSIGNMENT, NOTEBOOKS))
     broken = course / "submitted" / "carol" / ASSIGNMENT
@@ -143,7 +142,7 @@ def test_ta_formgrader_scores_manual_grading_and_export(tmp_path, page, shots):
 
 
 def test_class_report_renders_with_its_images(tmp_path, page, shots):
-    course = course_copy(tmp_path / "course", COURSE, ASSIGNMENT)
+    course = released_course(tmp_path / "course")
     write_submission(course, ASSIGNMENT, "alice", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy"]))
     write_submission(course, ASSIGNMENT, "bob", untouched_release(course, ASSIGNMENT, ["1_mlp_numpy"]))
     grade(course, ASSIGNMENT, jobs=JOBS, feedback=False, progress=False)

@@ -13,16 +13,29 @@ import nbformat
 import pytest
 
 from gradekit.authoring.submissions import Edit, submission_with_edits, untouched_release, write_submission
+from gradekit.core.assignment_kit import load_kit
 from gradekit.core.layout import Course
 from gradekit.core.nbgrader_run import course_copy, nbgrader_env, run_nbgrader
 from gradekit.core.settings import Limits
 from gradekit.grading.batch import classify_failure, grade
 from gradekit.records.results import read_grades
-from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NUMPY, ROOT, TORCH, bug_named, grades_csv
+from grader_tests.helpers import (
+    ASSIGNMENT,
+    COURSE,
+    JOBS,
+    NUMPY,
+    ROOT,
+    TORCH,
+    WARMUP,
+    bug_named,
+    grades_csv,
+    released_course,
+    warmup_course,
+)
 
 
-def solved_with(course, notebooks, code_edits=()):
-    return submission_with_edits(course, ASSIGNMENT, notebooks, code_edits)
+def solved_with(course, notebooks, code_edits=(), assignment=ASSIGNMENT):
+    return submission_with_edits(course, assignment, notebooks, code_edits)
 
 
 def inject(notebook, cell, code):
@@ -30,14 +43,22 @@ def inject(notebook, cell, code):
     return Edit(notebook, cell, '    mean = X_train.mean(axis=0)', code + '\n    mean = X_train.mean(axis=0)')
 
 
-def write_broken(course, student, notebook=NUMPY):
-    folder = course / "submitted" / student / ASSIGNMENT
+# The batch's own behaviour (limits, resuming, a cluster, zip input) is shown on the one-notebook warm-up,
+# which grades in a second or two: what it proves does not depend on the assignment.
+def in_warmup(code):
+    """An edit that runs `code` whenever the warm-up's weighted_mean is called."""
+    line = "    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)"
+    return Edit(WARMUP, "weighted_mean", line, code + "\n" + line)
+
+
+def write_broken(course, student, notebook=NUMPY, assignment=ASSIGNMENT):
+    folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{notebook}.ipynb").write_text('{"cells": [ this is not json')
 
 
-def cell_scores(course):
-    return {(s, nb, t): v for (s, nb), g in read_grades(course, ASSIGNMENT).items() for t, v in g.tests.items()}
+def cell_scores(course, assignment=ASSIGNMENT):
+    return {(s, nb, t): v for (s, nb), g in read_grades(course, assignment).items() for t, v in g.tests.items()}
 
 
 MIXED = {
@@ -54,7 +75,7 @@ MIXED = {
 def mixed(tmp_path_factory):
     """The same mixed batch graded by serial `nbgrader autograde` (course a) and the kit (course b)."""
     root = tmp_path_factory.mktemp("batch")
-    courses = {name: course_copy(root / name, COURSE, ASSIGNMENT) for name in ("serial", "kit")}
+    courses = {name: released_course(root / name) for name in ("serial", "kit")}
     for course in courses.values():
         for student, make in MIXED.items():
             write_submission(course, ASSIGNMENT, student, make(course))
@@ -103,33 +124,39 @@ def test_feedback_and_class_report(mixed):
 
 
 def test_limits_and_a_failed_regrade(tmp_path):
-    course = course_copy(tmp_path / "limits", COURSE, ASSIGNMENT)
+    course = warmup_course(tmp_path / "limits")
     hang = "    while True:\n        try:\n            time.sleep(0.01)\n        except KeyboardInterrupt:\n            pass"
     hog = "    blocks = []\n    while True:\n        blocks.append(np.ones(2**24))"
     chatty = "    for _ in range(3000):\n        print('x' * 10000)"
-    for student, code in (("hang", hang), ("hog", hog), ("chatty", chatty)):
-        write_submission(course, ASSIGNMENT, student, solved_with(course, [NUMPY], [inject(NUMPY, "standardize", code)]))
-    results = grade(course, ASSIGNMENT, jobs=JOBS, limits=Limits(timeout=30, memory_mb=1500), feedback=False,
+    for student, code in (("hang", "    import time\n" + hang), ("hog", hog), ("chatty", chatty)):
+        write_submission(course, WARMUP, student, solved_with(course, [WARMUP], [in_warmup(code)], WARMUP))
+    results = grade(course, WARMUP, jobs=JOBS, limits=Limits(timeout=15, memory_mb=1500), feedback=False,
                     progress=False)
     assert results["hang"].status == "failed" and results["hang"].reason.startswith("timeout")
     assert results["hog"].status == "failed" and results["hog"].reason.startswith("memory")
     assert results["chatty"].status == "graded" and "output truncated" in results["chatty"].flags
-    graded = nbformat.read(course / "autograded" / "chatty" / ASSIGNMENT / f"{NUMPY}.ipynb", 4)
+    graded = nbformat.read(course / "autograded" / "chatty" / WARMUP / f"{WARMUP}.ipynb", 4)
     assert len(nbformat.writes(graded)) < 30e6
 
     # a re-grade that fails must not leave the earlier grade looking current
-    write_broken(course, "chatty")
-    again = grade(course, ASSIGNMENT, jobs=1, feedback=False, progress=False)
+    write_broken(course, "chatty", WARMUP, WARMUP)
+    again = grade(course, WARMUP, jobs=1, feedback=False, progress=False)
     assert again["chatty"].status == "failed" and again["hang"].status == "failed"
-    assert grades_csv(course)["chatty"]["score"] == ""
-    assert not (course / "autograded" / "chatty").joinpath(ASSIGNMENT).exists()
-    assert not [k for k in cell_scores(course) if k[0] == "chatty"]
+    assert grades_csv(course, WARMUP)["chatty"]["score"] == ""
+    assert not (course / "autograded" / "chatty").joinpath(WARMUP).exists()
+    assert not [k for k in cell_scores(course, WARMUP) if k[0] == "chatty"]
 
 
-def _numpy_batch(course):
-    write_submission(course, ASSIGNMENT, "a-reference", solved_with(course, [NUMPY]))
-    for name in ("sgd_wrong_sign", "relu_in_place", "zero_init", "ce_no_clip"):
-        write_submission(course, ASSIGNMENT, f"b-{name}", solved_with(course, [NUMPY], bug_named(name).edits))
+def _warmup_batch(course):
+    """Five submissions, {student: notebooks}: the reference twice, each bug, the blank release."""
+    bugs = load_kit(course, WARMUP).bugs.BUGS
+    batch = {"a-reference": solved_with(course, [WARMUP], assignment=WARMUP),
+             **{f"b-{bug.name}": solved_with(course, [WARMUP], bug.edits, WARMUP) for bug in bugs},
+             "c-blank": untouched_release(course, WARMUP, [WARMUP]),
+             "d-reference": solved_with(course, [WARMUP], assignment=WARMUP)}
+    for student, notebooks in batch.items():
+        write_submission(course, WARMUP, student, notebooks)
+    return batch
 
 
 def _comparable(rows):
@@ -137,18 +164,18 @@ def _comparable(rows):
 
 
 def test_sigkill_half_way_then_resume(tmp_path):
-    killed, whole = (course_copy(tmp_path / name, COURSE, ASSIGNMENT) for name in ("killed", "whole"))
-    for course in (killed, whole):
-        _numpy_batch(course)
-    grade(whole, ASSIGNMENT, jobs=JOBS, feedback=False, progress=False)
+    killed, whole = (warmup_course(tmp_path / name) for name in ("killed", "whole"))
+    students = set(_warmup_batch(killed))
+    assert set(_warmup_batch(whole)) == students and len(students) == 5
+    grade(whole, WARMUP, jobs=JOBS, feedback=False, progress=False)
 
     cmd = [sys.executable, "-m", "gradekit", "grade", "--course", str(killed), "--jobs", "1", "--no-feedback"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=nbgrader_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    results = killed / "grading" / ASSIGNMENT / "results"
+    results = killed / "grading" / WARMUP / "results"
     deadline = time.monotonic() + 600  # generous: a loaded machine grades slowly
     while len(list(results.glob("*.json"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = {p.stem for p in results.glob("*.json")}
@@ -158,11 +185,11 @@ def test_sigkill_half_way_then_resume(tmp_path):
     out = subprocess.run(cmd, cwd=ROOT, env=nbgrader_env(), capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert f"{len(done_before)} already graded" in out.stdout
-    regraded = {line.split()[0] for line in out.stdout.splitlines() if line.startswith(("a-", "b-"))}
-    assert regraded == {"a-reference", *(f"b-{n}" for n in ("sgd_wrong_sign", "relu_in_place", "zero_init",
-                                                            "ce_no_clip"))} - done_before
-    assert _comparable(grades_csv(killed)) == _comparable(grades_csv(whole))
-    assert cell_scores(killed) == cell_scores(whole)
+    regraded = {line.split()[0] for line in out.stdout.splitlines() if line.split()[:1] and
+                line.split()[0] in students}
+    assert regraded == students - done_before
+    assert _comparable(grades_csv(killed, WARMUP)) == _comparable(grades_csv(whole, WARMUP))
+    assert cell_scores(killed, WARMUP) == cell_scores(whole, WARMUP)
 
 
 def survivors(course, deadline: float) -> list[str]:
@@ -200,18 +227,20 @@ def test_a_kernel_whose_grader_is_already_gone_does_not_start():
 def test_dask_cluster_and_zip_input(tmp_path):
     from dask.distributed import LocalCluster
 
-    course = course_copy(tmp_path / "dask", COURSE, ASSIGNMENT)
+    course = warmup_course(tmp_path / "dask")
+    bug = load_kit(course, WARMUP).bugs.BUGS[0]
     lms = tmp_path / "lms_export.zip"
     with zipfile.ZipFile(lms, "w") as z:
-        for login, nb in (("jdoe", solved_with(course, [NUMPY])[NUMPY]),
-                          ("asmith", solved_with(course, [NUMPY], bug_named("bias_grad_mean").edits)[NUMPY])):
-            z.writestr(f"{login}_1234_5678_{NUMPY}.ipynb", nbformat.writes(nb))
+        for login, nb in (("jdoe", solved_with(course, [WARMUP], assignment=WARMUP)[WARMUP]),
+                          ("asmith", solved_with(course, [WARMUP], bug.edits, WARMUP)[WARMUP])):
+            z.writestr(f"{login}_1234_5678_{WARMUP}.ipynb", nbformat.writes(nb))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        results = grade(course, ASSIGNMENT, scheduler=cluster.scheduler_address, zip_file=lms, feedback=False,
+        results = grade(course, WARMUP, scheduler=cluster.scheduler_address, zip_file=lms, feedback=False,
                         progress=False)
-    assert (course / "submitted" / "jdoe" / ASSIGNMENT / f"{NUMPY}.ipynb").exists()
-    assert results["jdoe"].status == "graded" and results["jdoe"].score == 49
-    assert results["asmith"].status == "graded" and results["asmith"].tests[f"{NUMPY}:test_linear_backward"][0] == 0
+    assert (course / "submitted" / "jdoe" / WARMUP / f"{WARMUP}.ipynb").exists()
+    assert results["jdoe"].status == "graded" and results["jdoe"].score == 3
+    assert results["asmith"].status == "graded"
+    assert {t.split(":")[1] for t, (score, top) in results["asmith"].tests.items() if score < top} == set(bug.caught_by)
     assert Course(course).gradebook_url.startswith("sqlite:///")
 
 

@@ -12,9 +12,9 @@ import pytest
 from gradekit.authoring.damage import DAMAGES, Damage, damaged
 from gradekit.authoring.submissions import solved_notebook
 from gradekit.core.layout import Course
-from gradekit.core.nbgrader_run import course_copy, nbgrader_env
+from gradekit.core.nbgrader_run import nbgrader_env
 from gradekit.records.results import ResultStore
-from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, grades_csv
+from grader_tests.helpers import ASSIGNMENT, JOBS, grades_csv, released_course
 
 NOTEBOOK = "1_mlp_numpy"
 UNDAMAGED = Damage("none", "", lambda nb: nb)
@@ -30,7 +30,7 @@ def outcome(row, full: float) -> str:
 
 @pytest.fixture(scope="module")
 def damage(tmp_path_factory):
-    course = course_copy(tmp_path_factory.mktemp("damage"), COURSE, ASSIGNMENT)
+    course = released_course(tmp_path_factory.mktemp("damage"))
     reference = solved_notebook(course, ASSIGNMENT, NOTEBOOK)
     for kind in [None] + DAMAGES:
         student = f"d-{kind.name}" if kind else "undamaged"

@@ -17,7 +17,7 @@ from gradekit.authoring.submissions import submission_with_edits, write_submissi
 from gradekit.core.layout import Course
 from gradekit.plugins.late_policy import PercentPerDay
 from gradekit.plugins.zip_collector import MARKER_ONLY
-from grader_tests.helpers import COURSE, JOBS, ROOT, gradekit, grades_csv, warmup_course
+from grader_tests.helpers import JOBS, ROOT, gradekit, grades_csv, warmup_course
 from grader_tests.helpers import WARMUP as ASSIGNMENT
 
 
@@ -129,10 +129,9 @@ def test_a_zip_takes_its_times_from_the_lms(course, tmp_path):
 def late_with_manual_points(tmp_path_factory):
     """Assignment 1 (a written answer of 4 points graded by hand) submitted 30 hours late by bob and 30
     days late by carol, autograded; then the TA enters the written answer's points, as formgrader does."""
-    from gradekit.core.nbgrader_run import course_copy
-    from grader_tests.helpers import NOTEBOOKS
+    from grader_tests.helpers import NOTEBOOKS, released_course
 
-    course = course_copy(tmp_path_factory.mktemp("late-manual"), COURSE, "assignment1")
+    course = released_course(tmp_path_factory.mktemp("late-manual"))
     for student, stamp in (("bob", "2026-12-03 05:59:00.000000 UTC"), ("carol", "2026-12-31 12:00:00.000000 UTC")):
         folder = write_submission(course, "assignment1", student, submission_with_edits(course, "assignment1", NOTEBOOKS))
         (folder / "timestamp.txt").write_text(stamp)
