@@ -19,7 +19,7 @@ import pytest
 
 from gradekit.authoring.submissions import submission_with_edits, write_submission
 from gradekit.core.layout import Course
-from gradekit.core.nbgrader_run import course_copy, nbgrader_env
+from gradekit.core.nbgrader_run import nbgrader_env
 from gradekit.grading.suspicious import notebook_flags
 from gradekit.plugins.kernel import namespaces_available
 from gradekit.plugins.sandbox import pids_cgroup_available
@@ -27,17 +27,17 @@ from gradekit.records.results import read_grades
 from grader_tests.helpers import (
     ALTERNATIVES,
     ASSIGNMENT,
+    ATTACK_TIMEOUT_S,
     BUGS,
-    COURSE,
     JOBS,
     TRICKS,
     evidence,
     grades_csv,
     honest_twins,
+    released_course,
     write_hostile,
 )
 
-TIMEOUT_S = 60  # wall time per submission: the correct one needs about 25 s here, two at a time
 SANDBOXED = namespaces_available()
 needs_sandbox = pytest.mark.skipif(not SANDBOXED, reason="Linux namespaces unavailable on this machine: "
                                                          "the kernel sandbox falls back to resource limits")
@@ -57,7 +57,7 @@ def _fingerprint(course):
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    course = course_copy(tmp_path_factory.mktemp("hostile"), COURSE, ASSIGNMENT)
+    course = released_course(tmp_path_factory.mktemp("hostile"))
     write_submission(course, ASSIGNMENT, "correct", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy", "2_mlp_pytorch"]))
     for trick in GRADED_TRICKS:
         write_hostile(course, trick, f"h-{trick.name}")
@@ -66,7 +66,7 @@ def hostile(tmp_path_factory):
     # the correct submission is graded again after the hostile ones, to see what they left behind
     before = _fingerprint(course)
     start = time.time()
-    cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", str(JOBS), "--timeout", str(TIMEOUT_S),
+    cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", str(JOBS), "--timeout", str(ATTACK_TIMEOUT_S),
            "--memory-limit", "3000", "--course", str(course)]
     proc = subprocess.run(cmd, cwd=course, env=nbgrader_env(), capture_output=True, text=True, timeout=1800)
     regrade = subprocess.run(cmd + ["--student", "correct", "--force"], cwd=course, env=nbgrader_env(),

@@ -9,6 +9,7 @@ a hostile submission as the TA's account.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -18,11 +19,11 @@ import pytest
 
 from gradekit.authoring.submissions import submission_with_edits, write_submission
 from gradekit.core.layout import Course
-from gradekit.core.nbgrader_run import course_copy, nbgrader_env
+from gradekit.core.nbgrader_run import nbgrader_env
 from gradekit.plugins.kernel import namespaces_available
 from gradekit.plugins.preprocessors.hide_hidden_tests import split_hidden
 from gradekit.records.results import read_grades
-from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, KIT, grades_csv
+from grader_tests.helpers import ASSIGNMENT, ATTACK_TIMEOUT_S, JOBS, KIT, grades_csv, released_course
 
 RT = KIT.redteam
 ATTACKS = RT.ATTACKS
@@ -61,19 +62,28 @@ def _instructor_lines(course) -> set[str]:
 
 @pytest.fixture(scope="module")
 def redteam(tmp_path_factory):
-    course = course_copy(tmp_path_factory.mktemp("redteam"), COURSE, ASSIGNMENT)
+    course = released_course(tmp_path_factory.mktemp("redteam"))
     write_submission(course, ASSIGNMENT, "victim", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy", "2_mlp_pytorch"]))
     # the victim's name starts like an attacker's: cleaning up after one must never touch another
     write_submission(course, ASSIGNMENT, "a-fill-the-disk-victim", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy"]))
+    # most attacks share a twin (the untouched release): each distinct twin is graded once, in the same batch
+    twins, twin_of = {}, {}
     for attack in ATTACKS:
         RT.write_attack(course, attack, f"a-{attack.name}")
-        write_submission(course, ASSIGNMENT, f"t-{attack.name}", RT.twin_notebooks(course, attack))
+        notebooks = RT.twin_notebooks(course, attack)
+        key = json.dumps({name: nb for name, nb in sorted(notebooks.items())}, sort_keys=True)
+        if key not in twins:
+            twins[key] = f"t-{attack.name}"
+            write_submission(course, ASSIGNMENT, twins[key], notebooks)
+        twin_of[attack.name] = twins[key]
     before = _fingerprint(course)
     env = {**nbgrader_env(), **RT.SECRET_ENV}
-    cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", str(JOBS), "--timeout", "120",
+    cmd = [sys.executable, "-m", "gradekit", "grade", ASSIGNMENT, "--jobs", str(JOBS),
+           "--timeout", str(ATTACK_TIMEOUT_S),
            "--course", str(course)]
     proc = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True, timeout=2400)
-    return {"course": course, "proc": proc, "rows": grades_csv(course), "before": before, "after": _fingerprint(course),
+    return {"course": course, "proc": proc, "rows": grades_csv(course), "twin": twin_of, "before": before,
+            "after": _fingerprint(course),
             "grades": read_grades(course, ASSIGNMENT), "secrets": _instructor_lines(course)}
 
 
@@ -85,7 +95,7 @@ def _tests(redteam, student):
 def test_the_batch_finishes_with_every_submission(redteam):
     assert redteam["proc"].returncode == 0 and "done:" in redteam["proc"].stdout, (
         redteam["proc"].stdout[-3000:] + redteam["proc"].stderr[-3000:])
-    expected = {"victim", "a-fill-the-disk-victim"} | {f"{p}-{a.name}" for a in ATTACKS for p in "at"}
+    expected = {"victim", "a-fill-the-disk-victim"} | {f"a-{a.name}" for a in ATTACKS} | set(redteam["twin"].values())
     assert set(redteam["rows"]) == expected
     assert all(r["status"] in ("graded", "needs_manual", "failed") for r in redteam["rows"].values())
     failed = {s: r["reason"] for s, r in redteam["rows"].items() if r["status"] == "failed"}
@@ -96,8 +106,9 @@ def test_the_batch_finishes_with_every_submission(redteam):
 
 @pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.name)
 def test_no_point_above_the_honest_twin(redteam, attack):
-    row, twin = redteam["rows"][f"a-{attack.name}"], redteam["rows"][f"t-{attack.name}"]
-    ours, theirs = _tests(redteam, f"a-{attack.name}"), _tests(redteam, f"t-{attack.name}")
+    twin_student = redteam["twin"][attack.name]
+    row, twin = redteam["rows"][f"a-{attack.name}"], redteam["rows"][twin_student]
+    ours, theirs = _tests(redteam, f"a-{attack.name}"), _tests(redteam, twin_student)
     stolen = {t: (v, theirs.get(t, 0)) for t, v in ours.items() if v > theirs.get(t, 0)}
     assert not stolen, f"{attack.name} scored above its honest twin: {stolen}"
     if row["score"]:
