@@ -10,6 +10,7 @@ Library code raises GradekitError; `main` prints it once with its fix and exits 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,6 +300,10 @@ def _validate_settings(course: Course) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from gradekit.core.nbgrader_run import nbgrader_env
+
+    # nbgrader's gradebook runs `alembic` by name: a TA may call .venv/bin/gradekit without activating .venv
+    os.environ["PATH"] = nbgrader_env()["PATH"]
     command = next(c for c in COMMANDS if c.name == args.command)
     course = Course(Path(getattr(args, "course", ".")))
     try:

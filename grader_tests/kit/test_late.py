@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import csv
 import datetime
+import shutil
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -15,9 +19,10 @@ from nbgrader.api import Gradebook
 
 from gradekit.authoring.submissions import submission_with_edits, write_submission
 from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import nbgrader_env
 from gradekit.plugins.late_policy import PercentPerDay
 from gradekit.plugins.zip_collector import MARKER_ONLY
-from grader_tests.helpers import JOBS, ROOT, gradekit, grades_csv, warmup_course
+from grader_tests.helpers import JOBS, ROOT, WARMUP_SOURCE, gradekit, grades_csv, warmup_course
 from grader_tests.helpers import WARMUP as ASSIGNMENT
 
 
@@ -75,6 +80,19 @@ def test_a_bad_date_says_what_to_write(course):
 
 
 @pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's add_submission, on an assignment without notebooks
+def test_a_command_runs_without_the_environment_activated(tmp_path):
+    """A TA may call .venv/bin/gradekit without activating .venv: the first command, which creates nbgrader's
+    gradebook (and runs `alembic` by name to do so), must still find it."""
+    (tmp_path / "source" / ASSIGNMENT).mkdir(parents=True)
+    shutil.copy(WARMUP_SOURCE / f"{ASSIGNMENT}.ipynb", tmp_path / "source" / ASSIGNMENT)
+    shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
+    env = {**nbgrader_env(), "PATH": "/usr/bin:/bin"}
+    env.pop("NBGRADER_DB_URL", None)
+    out = subprocess.run([str(Path(sys.executable).parent / "gradekit"), "extensions", ASSIGNMENT], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "no extensions", out.stdout + out.stderr
+
+
 def test_late_day_tokens_are_spent_in_the_order_of_due_dates(course):
     with open(course / "nbgrader_config.py", "a") as f:
         f.write("\nc.PercentPerDay.late_days = 2\n")
