@@ -60,6 +60,7 @@ benchmarks: $(VENV)/.installed
 	$(PY) benchmarks/similarity.py assignment1
 	$(PY) benchmarks/security_cost.py
 	$(PY) benchmarks/damage_gallery.py
+	$(PY) benchmarks/startup.py
 	$(PY) source/assignment1/kit/benchmarks/accuracy_over_seeds.py
 	$(PY) source/assignment1/kit/benchmarks/gradcheck_margins.py
 
