@@ -66,7 +66,7 @@ def redteam(tmp_path_factory):
     write_submission(course, ASSIGNMENT, "victim", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy", "2_mlp_pytorch"]))
     # the victim's name starts like an attacker's: cleaning up after one must never touch another
     write_submission(course, ASSIGNMENT, "a-fill-the-disk-victim", submission_with_edits(course, ASSIGNMENT, ["1_mlp_numpy"]))
-    # most attacks share a twin (the untouched release): each distinct twin is graded once, in the same batch
+    # many attacks have the same honest twin (same notebooks): each distinct twin is graded once, in this batch
     twins, twin_of = {}, {}
     for attack in ATTACKS:
         RT.write_attack(course, attack, f"a-{attack.name}")

@@ -185,8 +185,7 @@ def test_sigkill_half_way_then_resume(tmp_path):
     out = subprocess.run(cmd, cwd=ROOT, env=nbgrader_env(), capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     assert f"{len(done_before)} already graded" in out.stdout
-    regraded = {line.split()[0] for line in out.stdout.splitlines() if line.split()[:1] and
-                line.split()[0] in students}
+    regraded = {words[0] for words in map(str.split, out.stdout.splitlines()) if words and words[0] in students}
     assert regraded == students - done_before
     assert _comparable(grades_csv(killed, WARMUP)) == _comparable(grades_csv(whole, WARMUP))
     assert cell_scores(killed, WARMUP) == cell_scores(whole, WARMUP)

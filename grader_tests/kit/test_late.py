@@ -79,7 +79,6 @@ def test_a_bad_date_says_what_to_write(course):
     assert out.returncode == 1 and "--at 'next friday'" in out.stderr and "Traceback" not in out.stderr
 
 
-@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's add_submission, on an assignment without notebooks
 def test_a_command_runs_without_the_environment_activated(tmp_path):
     """A TA may call .venv/bin/gradekit without activating .venv: the first command, which creates nbgrader's
     gradebook (and runs `alembic` by name to do so), must still find it."""
@@ -93,6 +92,7 @@ def test_a_command_runs_without_the_environment_activated(tmp_path):
     assert out.returncode == 0 and out.stdout.strip() == "no extensions", out.stdout + out.stderr
 
 
+@pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's add_submission, on an assignment without notebooks
 def test_late_day_tokens_are_spent_in_the_order_of_due_dates(course):
     with open(course / "nbgrader_config.py", "a") as f:
         f.write("\nc.PercentPerDay.late_days = 2\n")
