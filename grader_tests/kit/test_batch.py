@@ -34,21 +34,30 @@ from grader_tests.helpers import (
 )
 
 
-def solved_with(course, notebooks, code_edits=(), assignment=ASSIGNMENT):
-    return submission_with_edits(course, assignment, notebooks, code_edits)
+def solved_with(course, notebooks, code_edits=()):
+    return submission_with_edits(course, ASSIGNMENT, notebooks, code_edits)
+
+
+def run_before(notebook, cell, line, code):
+    """An edit that runs `code` just before `line` of the cell's function, whenever it is called."""
+    return Edit(notebook, cell, line, f"{code}\n{line}")
 
 
 def inject(notebook, cell, code):
     """An edit that runs `code` whenever the standardize function is called."""
-    return Edit(notebook, cell, '    mean = X_train.mean(axis=0)', code + '\n    mean = X_train.mean(axis=0)')
+    return run_before(notebook, cell, "    mean = X_train.mean(axis=0)", code)
 
 
 # The batch's own behaviour (limits, resuming, a cluster, zip input) is shown on the one-notebook warm-up,
 # which grades in a second or two: what it proves does not depend on the assignment.
+def warmup_solved(course, code_edits=()):
+    return submission_with_edits(course, WARMUP, [WARMUP], code_edits)
+
+
 def in_warmup(code):
     """An edit that runs `code` whenever the warm-up's weighted_mean is called."""
-    line = "    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)"
-    return Edit(WARMUP, "weighted_mean", line, code + "\n" + line)
+    return run_before(WARMUP, "weighted_mean", "    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)",
+                      code)
 
 
 def write_broken(course, student, notebook=NUMPY, assignment=ASSIGNMENT):
@@ -129,7 +138,7 @@ def test_limits_and_a_failed_regrade(tmp_path):
     hog = "    blocks = []\n    while True:\n        blocks.append(np.ones(2**24))"
     chatty = "    for _ in range(3000):\n        print('x' * 10000)"
     for student, code in (("hang", "    import time\n" + hang), ("hog", hog), ("chatty", chatty)):
-        write_submission(course, WARMUP, student, solved_with(course, [WARMUP], [in_warmup(code)], WARMUP))
+        write_submission(course, WARMUP, student, warmup_solved(course, [in_warmup(code)]))
     results = grade(course, WARMUP, jobs=JOBS, limits=Limits(timeout=15, memory_mb=1500), feedback=False,
                     progress=False)
     assert results["hang"].status == "failed" and results["hang"].reason.startswith("timeout")
@@ -150,10 +159,10 @@ def test_limits_and_a_failed_regrade(tmp_path):
 def _warmup_batch(course):
     """Five submissions, {student: notebooks}: the reference twice, each bug, the blank release."""
     bugs = load_kit(course, WARMUP).bugs.BUGS
-    batch = {"a-reference": solved_with(course, [WARMUP], assignment=WARMUP),
-             **{f"b-{bug.name}": solved_with(course, [WARMUP], bug.edits, WARMUP) for bug in bugs},
+    batch = {"a-reference": warmup_solved(course),
+             **{f"b-{bug.name}": warmup_solved(course, bug.edits) for bug in bugs},
              "c-blank": untouched_release(course, WARMUP, [WARMUP]),
-             "d-reference": solved_with(course, [WARMUP], assignment=WARMUP)}
+             "d-reference": warmup_solved(course)}
     for student, notebooks in batch.items():
         write_submission(course, WARMUP, student, notebooks)
     return batch
@@ -230,8 +239,7 @@ def test_dask_cluster_and_zip_input(tmp_path):
     bug = load_kit(course, WARMUP).bugs.BUGS[0]
     lms = tmp_path / "lms_export.zip"
     with zipfile.ZipFile(lms, "w") as z:
-        for login, nb in (("jdoe", solved_with(course, [WARMUP], assignment=WARMUP)[WARMUP]),
-                          ("asmith", solved_with(course, [WARMUP], bug.edits, WARMUP)[WARMUP])):
+        for login, nb in (("jdoe", warmup_solved(course)[WARMUP]), ("asmith", warmup_solved(course, bug.edits)[WARMUP])):
             z.writestr(f"{login}_1234_5678_{WARMUP}.ipynb", nbformat.writes(nb))
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         results = grade(course, WARMUP, scheduler=cluster.scheduler_address, zip_file=lms, feedback=False,
