@@ -110,7 +110,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        if any("ipykernel" in part for part in cmd):  # no input history: nobody reads it, and it is written at exit
+        if self.ipykernel:  # as nbclient decides to pass hist_file: no input history, nobody reads it
             cmd.append("--HistoryManager.enabled=False")
         if not self.enabled:
             return cmd
