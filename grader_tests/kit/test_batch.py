@@ -139,7 +139,8 @@ def test_limits_and_a_failed_regrade(tmp_path):
     chatty = "    for _ in range(3000):\n        print('x' * 10000)"
     for student, code in (("hang", "    import time\n" + hang), ("hog", hog), ("chatty", chatty)):
         write_submission(course, WARMUP, student, warmup_solved(course, [in_warmup(code)]))
-    results = grade(course, WARMUP, jobs=JOBS, limits=Limits(timeout=15, memory_mb=1500), feedback=False,
+    # 25 s: the chatty submission took 10 s on a slow 2-core machine with the suite running beside it
+    results = grade(course, WARMUP, jobs=JOBS, limits=Limits(timeout=25, memory_mb=1500), feedback=False,
                     progress=False)
     assert results["hang"].status == "failed" and results["hang"].reason.startswith("timeout")
     assert results["hog"].status == "failed" and results["hog"].reason.startswith("memory")
