@@ -33,16 +33,28 @@ def login(url: str, user: str, password: str):
     return session, reply
 
 
-def until_ready(session, url: str, user: str, path: str, expect: int = 200):
+def until_ready(session, url: str, user: str, path: str, expect: int = 200, is_answer=lambda reply: True):
     """The user's own server's answer to `path` (through the hub's OAuth redirects and its spawn-pending
-    pages, which are the hub's, not the server's), once it is `expect` or after two minutes."""
+    pages, which are the hub's, not the server's), once it is `expect` and `is_answer` takes it for the
+    server's own reply (a loaded hub can show a page of its own on the way), or the last reply after two
+    minutes."""
     reply = None
     for _ in range(240):
         reply = session.get(f"{url}/user/{user}/{path}", timeout=30)
-        if reply.url.startswith(f"{url}/user/{user}/") and reply.status_code == expect:
+        if reply.url.startswith(f"{url}/user/{user}/") and reply.status_code == expect and is_answer(reply):
             return reply
         time.sleep(0.5)
     return reply
+
+
+def described(reply) -> str:
+    """A reply as a failure message: status, the redirects it went through, the start of its body."""
+    hops = " -> ".join(f"{hop.status_code} {hop.url}" for hop in reply.history)
+    return f"{reply.status_code} {reply.url} (via {hops or 'no redirect'}): {reply.text[:500]}"
+
+
+def json_reply(reply) -> bool:
+    return reply.text.lstrip().startswith("{")
 
 
 def test_the_laptop_demo(tmp_path):
@@ -78,11 +90,13 @@ def test_the_laptop_demo(tmp_path):
         _, refused = login(url, student, "wrong-" + secrets.token_hex(4))
         assert "/user/" not in refused.url, "a wrong password was let in"
         session, _ = login(url, student, accounts[student])
-        listed = until_ready(session, url, student, "assignments?course_id=deep-learning-101")
-        assert listed.status_code == 200 and listed.json()["success"], f"{listed.status_code} {listed.url}: {listed.text[:500]}"
-        assert until_ready(session, url, student, "formgrader", expect=404).status_code == 404, "formgrader is for graders"
+        listed = until_ready(session, url, student, "assignments?course_id=deep-learning-101", is_answer=json_reply)
+        assert listed.status_code == 200 and json_reply(listed) and listed.json()["success"], described(listed)
+        hidden = until_ready(session, url, student, "formgrader", expect=404)
+        assert hidden.status_code == 404, f"formgrader is for graders: {described(hidden)}"
         session, _ = login(url, ta, accounts[ta])
-        assert until_ready(session, url, ta, "formgrader").status_code == 200
+        shown = until_ready(session, url, ta, "formgrader")
+        assert shown.status_code == 200, described(shown)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
