@@ -1,6 +1,9 @@
 """Unit tests of the student-visible helper module (data, gradient checking, metrics)."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -22,6 +25,37 @@ def test_digits_split_is_stratified_deterministic_and_disjoint():
         shares = np.bincount(y, minlength=10) / len(y)
         assert np.all(np.abs(shares - 0.1) < 0.02)
     assert len(X_tr) + len(X_va) + len(X_te) == 1797
+
+
+def test_the_split_and_the_digits_are_scikit_learns_without_importing_it():
+    """The helper draws scikit-learn's stratified split and reads its digits file itself (the import costs
+    every notebook run a second or more), so the data stay what scikit-learn gives."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    mine = mlp_utils.DATASETS["digits"].load()
+    assert np.array_equal(mine[0], X) and np.array_equal(mine[1], y)
+
+    rng = np.random.default_rng(0)
+    cases = [(y, 0.2, seed) for seed in range(5)] + [(y, 0.25, 3)]
+    for _ in range(200):  # skewed classes and small sets: ties among the left-over samples
+        labels = rng.integers(0, int(rng.integers(2, 7)), size=int(rng.integers(8, 120)))
+        n_classes = len(np.unique(labels))
+        if np.bincount(labels).min() >= 2 and n_classes <= len(labels) * 0.1:  # scikit-learn refuses fewer
+            cases.append((labels, float(rng.choice([0.1, 0.2, 0.3, 0.5])), int(rng.integers(1000))))
+    for labels, fraction, seed in cases:
+        rest, test = train_test_split(np.arange(len(labels)), test_size=fraction, stratify=labels, random_state=seed)
+        got = mlp_utils.stratified_split(labels, fraction, seed)
+        assert np.array_equal(got[0], rest) and np.array_equal(got[1], test), (np.bincount(labels), fraction, seed)
+
+
+def test_a_notebook_reads_its_data_without_scikit_learn():
+    code = ("import sys, mlp_utils; mlp_utils.load_split(seed=0); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT / "source" / "assignment1",
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
 
 
 def test_loader_reads_a_local_npz(tmp_path):

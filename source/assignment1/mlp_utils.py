@@ -46,9 +46,19 @@ class Dataset:
 
 
 def _digits():
-    from sklearn.datasets import load_digits  # ships inside the scikit-learn package: no download
+    """scikit-learn's 1797 digits, read from the file the scikit-learn package ships (no download), without
+    importing scikit-learn: that import alone costs each run of a notebook more than a second."""
+    import gzip
+    from importlib.util import find_spec
 
-    return load_digits(return_X_y=True)
+    package = find_spec("sklearn")  # finds the installed package without running it
+    if package is None or not package.submodule_search_locations:
+        raise ImportError("the digits ship with scikit-learn, which is not installed: "
+                          "pip install -r requirements.txt")
+    path = Path(package.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    with gzip.open(path, "rt") as f:
+        table = np.loadtxt(f, delimiter=",")
+    return table[:, :-1], table[:, -1].astype(np.int64)
 
 
 def make_strokes(n: int = 3000, size: int = 8, noise: float = 0.25, seed: int = 0):
@@ -114,8 +124,6 @@ def load_split(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 
     - X_*: float64 arrays of shape (N_*, D)
     - y_*: int64 arrays of shape (N_*,) with labels in 0 .. C-1
     """
-    from sklearn.model_selection import train_test_split
-
     if path is None:
         X, y = DATASET.load()
     else:
@@ -124,12 +132,51 @@ def load_split(seed: int = 0, val_fraction: float = 0.2, test_fraction: float = 
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
     y = np.asarray(y, dtype=np.int64)
 
-    X_rest, X_test, y_rest, y_test = train_test_split(
-        X, y, test_size=test_fraction, stratify=y, random_state=seed)
-    X_train, X_val, y_train, y_val = train_test_split(
-        X_rest, y_rest, test_size=val_fraction / (1.0 - test_fraction), stratify=y_rest,
-        random_state=seed)
-    return X_train, y_train, X_val, y_val, X_test, y_test
+    rest, test = stratified_split(y, test_fraction, seed)
+    X_rest, y_rest = X[rest], y[rest]
+    train, val = stratified_split(y_rest, val_fraction / (1.0 - test_fraction), seed)
+    return X_rest[train], y_rest[train], X_rest[val], y_rest[val], X[test], y[test]
+
+
+def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (rest, test) of a random split of the samples with labels `y` in which every class keeps its
+    share as closely as whole samples allow; ceil(test_fraction * N) samples go to the test side.
+
+    It draws the same split as scikit-learn's `train_test_split(..., stratify=y, random_state=seed)`
+    (a test compares them), computed with NumPy alone.
+    """
+    rng = np.random.RandomState(seed)
+    n_test = int(np.ceil(test_fraction * len(y)))
+    _, label_of = np.unique(y, return_inverse=True)
+    counts = np.bincount(label_of)
+    if counts.min() < 2:
+        raise ValueError("every class needs at least 2 samples to be split")
+    members = np.split(np.argsort(label_of, kind="mergesort"), np.cumsum(counts)[:-1])
+    rest_counts = _apportion(counts, len(y) - n_test, rng)
+    test_counts = _apportion(counts - rest_counts, n_test, rng)
+    rest, test = [], []
+    for indices, n_rest, n_test_class in zip(members, rest_counts, test_counts):
+        shuffled = indices[rng.permutation(len(indices))]
+        rest.extend(shuffled[:n_rest])
+        test.extend(shuffled[n_rest:n_rest + n_test_class])
+    return rng.permutation(rest), rng.permutation(test)
+
+
+def _apportion(counts: np.ndarray, draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """`draws` samples shared out among classes of sizes `counts` in proportion: each class gets the whole
+    part of its share, and the samples left over go to the largest fractional parts (ties drawn at random)."""
+    share = counts / counts.sum() * draws
+    taken = np.floor(share)
+    left = int(draws - taken.sum())
+    fraction = share - taken
+    for value in np.sort(np.unique(fraction))[::-1]:
+        if left == 0:
+            break
+        chosen = rng.choice(np.flatnonzero(fraction == value), size=min(left, int(np.sum(fraction == value))),
+                            replace=False)
+        taken[chosen] += 1
+        left -= len(chosen)
+    return taken.astype(int)
 
 
 def load_standardized(seed: int = 0, path: str | None = None):
