@@ -54,3 +54,13 @@ for _ in range(3000):
 print(folder)""")
     assert os.path.basename(sockets.strip()).startswith("gk-"), sockets
     assert not os.path.exists(sockets.strip()), "the kernel's sockets folder outlived it"
+
+
+@needs_sandbox
+def test_the_kernel_is_killed_not_asked_to_stop(tmp_path):
+    # asked to stop, a kernel runs its exit handlers: code after the last cell, which could change
+    # files the grade is read from, and seconds of waiting on every notebook when it hangs there
+    _run(tmp_path, """
+import atexit, pathlib
+atexit.register(pathlib.Path("after-the-last-cell").write_text, "ran")""")
+    assert not (tmp_path / "after-the-last-cell").exists(), "the kernel ran code after its last cell"
