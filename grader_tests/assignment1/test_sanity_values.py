@@ -42,10 +42,12 @@ def numpy_runs():
     ref = load_reference(ROOT, ASSIGNMENT, "1_mlp_numpy")
     X_tr, y_tr, X_va, y_va, _, _ = ref["load_split"](seed=0)
     X_tr, X_va, _ = ref["standardize"](X_tr, X_va, X_va)
-    runs = {"initial_loss": [], "val_acc": []}
+    runs = {"initial_loss": [], "logit_spread": [], "val_acc": []}
     for seed in SEEDS:
         model = ref["MLP"](X_tr.shape[1], [128], 10, np.random.default_rng(seed))
-        probs = ref["SoftMaxModule"]().forward(model.forward(X_tr))
+        logits = model.forward(X_tr)
+        runs["logit_spread"].append(logits.std(axis=1).mean())  # as the training cell prints it
+        probs = ref["SoftMaxModule"]().forward(logits)
         runs["initial_loss"].append(ref["CrossEntropyModule"]().forward(probs, y_tr))
         history = ref["train"](model, X_tr, y_tr, X_va, y_va, lr=0.1, batch_size=32, epochs=20, seed=seed)
         runs["val_acc"].append(history["val_acc"][-1])
@@ -75,6 +77,11 @@ def torch_runs():
 
 def test_numpy_initial_loss(numpy_runs):
     assert_within("part 1 initial loss", numpy_runs["initial_loss"], *stated_range("1_mlp_numpy", "starts at a loss"))
+
+
+def test_numpy_initial_logit_spread(numpy_runs):
+    assert_within("part 1 initial logits' spread", numpy_runs["logit_spread"],
+                  *stated_range("1_mlp_numpy", "within each sample"))
 
 
 def test_numpy_validation_accuracy(numpy_runs):
