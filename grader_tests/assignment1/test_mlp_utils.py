@@ -160,3 +160,8 @@ def test_plot_diagnostics_shows_the_confusions_the_mistakes_and_the_first_layer(
     assert "Confusion matrix: 3 of 30 wrong" in titles
     assert {"0 → 1", "1 → 2", "2 → 3"} <= set(titles)
     assert sum(len(ax.get_images()) for ax in fig.get_axes()) == 1 + 3 + 5  # matrix, mistakes, units
+    units = [im for ax in fig.get_axes() for im in ax.get_images() if im.get_cmap().name == "RdBu"]
+    assert len(units) == 5
+    for im in units:  # each unit's colour map centred on 0: white is a zero weight
+        low, high = im.get_clim()
+        assert high > 0 and low == -high, (low, high)

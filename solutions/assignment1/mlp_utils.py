@@ -306,7 +306,8 @@ def plot_diagnostics(images, y_true, y_pred, first_layer, title: str = "", image
                      n_units=16):
     """What the trained network gets wrong and what its first layer looks for; returns the figure.
 
-    - images: the inputs, array of shape (N, H * W), e.g. the validation images
+    - images: the raw inputs (not standardised, which can render blank), array of shape (N, H * W),
+      e.g. the validation images
     - y_true, y_pred: true and predicted labels, arrays of shape (N,)
     - first_layer: the first linear layer's weights, array of shape (H * W, hidden): one column per unit
     - image_shape: (H, W); by default DATASET.image_shape
@@ -341,7 +342,9 @@ def plot_diagnostics(images, y_true, y_pred, first_layer, title: str = "", image
     for k, a in enumerate(np.ravel(bottom.subplots(2, max(1, n_units // 2)))):
         a.axis("off")
         if k < first_layer.shape[1]:
-            a.imshow(first_layer[:, k].reshape(image_shape), cmap="RdBu")
+            # centred on 0, so that white means "ignores this pixel" and the two colours are the signs
+            scale = float(np.abs(first_layer[:, k]).max()) or 1.0
+            a.imshow(first_layer[:, k].reshape(image_shape), cmap="RdBu", vmin=-scale, vmax=scale)
     if title:
         fig.suptitle(title)
     return fig
