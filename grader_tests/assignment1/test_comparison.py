@@ -13,6 +13,8 @@ from gradekit.authoring.reference import load_reference
 from gradekit.core.layout import Course
 from grader_tests.helpers import ASSIGNMENT, ROOT, import_file
 
+# comparison.py imports mlp_utils, which sits beside it (the notebooks run in that folder)
+import_file(Course(ROOT).source(ASSIGNMENT) / "mlp_utils.py")
 C = import_file(Course(ROOT).source(ASSIGNMENT) / "comparison.py")
 
 SEEDS = (0, 1, 2)

@@ -49,6 +49,17 @@ def test_comparison_reads_the_numpy_runs_measured_in_the_same_run(gallery, cours
     assert "training-loss curves" in text and "they match" in text, text
 
 
+def test_grading_draws_no_figure(gallery, course):
+    """Grading kernels draw no figures (mlp_utils.GRADING): each helper that would says so instead."""
+    for notebook in ("1_mlp_numpy", "2_mlp_pytorch"):
+        nb = nbformat.read(course / "autograded" / "reference" / ASSIGNMENT / f"{notebook}.ipynb", 4)
+        images = [grade_id(c) for c in nb.cells if c.cell_type == "code"
+                  for o in c.outputs if "image/png" in o.get("data", {})]
+        assert not images, f"{notebook}: figures drawn while grading in {images}"
+        assert "plot_history: figures are not drawn while grading" in _cell_text(course, "reference", notebook,
+                                                                                 "train_digits")
+
+
 def test_comparison_explains_a_missing_numpy_run(gallery, course):
     # torch-only submissions have no part 1 in their folder
     text = _cell_text(course, "bug-fit_keeps_last_epoch", "2_mlp_pytorch", "comparison")

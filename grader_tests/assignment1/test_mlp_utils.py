@@ -165,3 +165,27 @@ def test_plot_diagnostics_shows_the_confusions_the_mistakes_and_the_first_layer(
     for im in units:  # each unit's colour map centred on 0: white is a zero weight
         low, high = im.get_clim()
         assert high > 0 and low == -high, (low, high)
+
+
+def test_plot_samples_shows_the_first_image_of_every_class():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    images, y = np.arange(20 * 64, dtype=float).reshape(20, 64), np.arange(20) % 10
+    fig = mlp_utils.plot_samples(images, y)
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == list(mlp_utils.DATASET.class_names)
+    for label, ax in enumerate(axes):  # the first sample of each class: row `label`
+        assert np.array_equal(ax.get_images()[0].get_array(), images[label].reshape(8, 8))
+
+
+def test_figures_are_not_drawn_while_grading(monkeypatch, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    history = {"train_loss": [1.0, 0.5], "val_acc": [0.5, 0.7]}
+    monkeypatch.setattr(mlp_utils, "GRADING", True)
+    assert mlp_utils.plot_history(history) is None and mlp_utils.plot_samples(np.zeros((10, 64)), np.arange(10)) is None
+    assert "plot_history: figures are not drawn while grading" in capsys.readouterr().out
+    monkeypatch.setattr(mlp_utils, "GRADING", False)
+    assert mlp_utils.plot_history(history).get_axes()
