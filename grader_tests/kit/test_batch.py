@@ -73,8 +73,8 @@ def cell_scores(course, assignment=ASSIGNMENT):
 MIXED = {
     "reference": lambda c: solved_with(c, [NUMPY, TORCH]),
     "blank": lambda c: untouched_release(c, ASSIGNMENT, [NUMPY, TORCH]),
-    "bug-bias": lambda c: solved_with(c, [NUMPY, TORCH], bug_named("bias_grad_mean").edits),
-    "bug-zero-grad": lambda c: solved_with(c, [NUMPY, TORCH], bug_named("missing_zero_grad").edits),
+    "bug-bias": lambda c: solved_with(c, [NUMPY], bug_named("bias_grad_mean").edits),  # each bug, its notebook
+    "bug-zero-grad": lambda c: solved_with(c, [TORCH], bug_named("missing_zero_grad").edits),
     "numpy-only": lambda c: solved_with(c, [NUMPY]),
     "kernel-exit": lambda c: solved_with(c, [NUMPY], [inject(NUMPY, "standardize", "    import os; os._exit(1)")]),
 }

@@ -47,21 +47,21 @@ def gallery_submissions(course: Path, notebooks: list[str]) -> dict[str, Submiss
             subs[f"bug-{bug.name}"] = Submission("bug", submission_with_edits(course, ASSIGNMENT, touched, bug.edits),
                                                  {nb: set(bug.caught_by) for nb in touched})
 
-    if NUMPY in notebooks:
+    if NUMPY in notebooks:  # the variants below change part 1 only, so they submit part 1 only
         warn = Edit(NUMPY, "relu_module", "self.mask = x > 0",
                     'import warnings; warnings.warn("a harmless warning on stderr")\n        self.mask = x > 0')
-        subs["fair-harmless-warning"] = Submission("fair", submission_with_edits(course, ASSIGNMENT, notebooks, [warn]))
+        subs["fair-harmless-warning"] = Submission("fair", submission_with_edits(course, ASSIGNMENT, [NUMPY], [warn]))
 
-        deleted = submission_with_edits(course, ASSIGNMENT, notebooks)
+        deleted = submission_with_edits(course, ASSIGNMENT, [NUMPY])
         _delete_cell(deleted[NUMPY], "test_linear_forward")
         _delete_cell(deleted[NUMPY], "test_overfit_small")
         subs["fair-deleted-test-cells"] = Submission("fair", deleted)
 
         subs["fair-other-seed"] = Submission(
-            "fair", submission_with_edits(course, ASSIGNMENT, notebooks, [Edit(NUMPY, None, "SEED = 42", "SEED = 7")]))
+            "fair", submission_with_edits(course, ASSIGNMENT, [NUMPY], [Edit(NUMPY, None, "SEED = 42", "SEED = 7")]))
 
         bug = bug_named("bias_grad_mean")
-        tampered = submission_with_edits(course, ASSIGNMENT, notebooks, bug.edits)
+        tampered = submission_with_edits(course, ASSIGNMENT, [NUMPY], bug.edits)
         for cell_id in bug.caught_by:
             _empty_cell(tampered[NUMPY], cell_id)
         subs["tampered-emptied-tests"] = Submission("tampered", tampered, {NUMPY: set(bug.caught_by)})
