@@ -11,7 +11,6 @@ import pytest
 from gradekit.authoring.submissions import write_submission
 from gradekit.core.nbgrader_run import course_copy, generate, run_nbgrader
 from gradekit.grading.batch import prepare_trusted_references
-from gradekit.plugins.trusted import ProbeError, reference_arrays
 from gradekit.records.results import read_grades
 from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NOTEBOOKS, gallery_submissions
 
@@ -58,16 +57,11 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def trusted_references():
-    """The trusted re-check's reference results, computed once in the session's copy of the course
-    (helpers.COURSE, never the checkout); every course copied from it takes them along (they are keyed by
-    the content of source/)."""
-    try:
-        for notebook in NOTEBOOKS:
-            reference_arrays(COURSE, ASSIGNMENT, notebook)
-    except ProbeError:
-        # as a batch does: a seed the reference fails on is redrawn (the sweep in test_verdicts.py is what
-        # fails when a check depends on luck in the inputs)
-        prepare_trusted_references(COURSE, ASSIGNMENT, out=io.StringIO())
+    """The trusted re-check's seed and reference results, prepared once in the session's copy of the course
+    (helpers.COURSE, never the checkout) as a batch prepares them, spare seeds included: every course copied
+    from it takes them along (they are keyed by the content of source/), so its batches start without
+    running the references."""
+    prepare_trusted_references(COURSE, ASSIGNMENT, out=io.StringIO())
 
 
 @pytest.fixture(scope="session")

@@ -150,6 +150,10 @@ class Course:
     def reference_cache(self, assignment: str) -> Path:
         return self.grading(assignment) / "reference_probes"
 
+    def spare_seeds(self, assignment: str) -> Path:
+        """Seeds for later batches, with their reference results already computed (one empty file each)."""
+        return self.reference_cache(assignment) / "spare"
+
     def probe_seed(self, assignment: str) -> Path:
         """The trusted re-check's seed of the last batch."""
         return self.grading(assignment) / "probe_seed"

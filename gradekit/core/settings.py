@@ -27,10 +27,15 @@ class BatchGrading(Configurable):
     disk_limit_mb = Integer(1024, help="What the kernels of one submission may write into their working copy "
                                        "(MB, or a thousand files per MB); over it, the submission fails with "
                                        "reason 'disk'.").tag(config=True)
+    spare_seeds = Integer(8, help="Secret seeds for later batches, drawn by a batch that has to run the trusted "
+                                  "re-check's reference notebooks: their reference results cost one more run of "
+                                  "the probes each, and the next batches then start without running the "
+                                  "references (each batch takes one seed, never another's). 0: none.").tag(config=True)
 
-    @validate("timeout", "memory_limit_mb", "jobs", "disk_limit_mb")
+    @validate("timeout", "memory_limit_mb", "jobs", "disk_limit_mb", "spare_seeds")
     def _not_negative(self, proposal):
-        if proposal["value"] < 0 or (proposal["trait"].name != "jobs" and proposal["value"] == 0):
+        may_be_zero = proposal["trait"].name in ("jobs", "spare_seeds")
+        if proposal["value"] < 0 or (not may_be_zero and proposal["value"] == 0):
             raise TraitError(f"BatchGrading.{proposal['trait'].name} must be positive, got {proposal['value']!r}")
         return proposal["value"]
 

@@ -175,29 +175,50 @@ SEED_ATTEMPTS = 5
 
 
 def prepare_trusted_references(course: Path, assignment: str, seed: int | None = None, out: TextIO | None = None) -> int:
-    """Draw the batch's secret seed (or take the one given, to reproduce a batch), take the snapshot of
-    source/ and compute the reference results of the trusted re-check before grading starts, so that no
-    submission's time limit pays for them. A drawn seed on which the reference fails its own checks is
-    redrawn; returns the seed. Progress goes to `out` (default: standard output as it is at the call)."""
+    """Choose the batch's secret seed (or take the one given, to reproduce a batch), take the snapshot of
+    source/ and have the reference results of the trusted re-check ready before grading starts, so that no
+    submission's time limit pays for them; returns the seed.
+
+    A spare seed left by an earlier batch comes with its results. Otherwise the seed is drawn, with
+    `BatchGrading.spare_seeds` more for later batches, and each reference notebook runs once for all of them;
+    a seed on which the reference fails its own checks is never used, and when every one fails, new ones are
+    drawn. Progress goes to `out` (default: standard output as it is at the call)."""
     course = Course(course)
     out = out or sys.stdout
+    snap = trusted.snapshot(course, assignment)
+    probed = [nb for nb in course.notebooks(assignment) if (snap / "probes" / f"{nb}.py").is_file()]
+    if seed is None and probed:
+        spare = trusted.take_spare_seed(course, assignment, probed)
+        if spare is not None:
+            print("trusted re-check: reference results ready (computed with an earlier batch)", file=out)
+            return trusted.new_seed(course, assignment, spare)
     attempts = SEED_ATTEMPTS if seed is None else 1
+    spares = batch_settings(course).spare_seeds if seed is None and probed else 0
     for attempt in itertools.count(1):  # returns, or raises at the last attempt
-        chosen = trusted.new_seed(course, assignment, seed)
-        snap = trusted.snapshot(course, assignment)
+        seeds = [trusted.draw_seed() if seed is None else int(seed)] + [trusted.draw_seed() for _ in range(spares)]
+        failed: dict[int, dict] = {}
         try:
-            for notebook in course.notebooks(assignment):
-                if (snap / "probes" / f"{notebook}.py").is_file():
-                    t0 = time.perf_counter()
-                    trusted.reference_arrays(course, assignment, notebook, chosen)
-                    print(f"trusted re-check of {notebook}: reference results ready "
-                          f"({time.perf_counter() - t0:.1f} s)", file=out)
-            return chosen
+            for notebook in probed:
+                todo = [s for s in seeds if not trusted.has_reference(course, assignment, notebook, s)]
+                t0 = time.perf_counter()
+                for s, own in (trusted.compute_references(course, assignment, notebook, todo) if todo else {}).items():
+                    failed.setdefault(s, {}).update({f"{notebook}:{g}": m for g, m in own.items()})
+                print(f"trusted re-check of {notebook}: reference results ready ({time.perf_counter() - t0:.1f} s"
+                      + (f", with {spares} spare seeds" if spares else "") + ")", file=out)
         except trusted.ProbeError as err:
             if isinstance(err, trusted.ProbeFileError) or attempt == attempts:
                 raise GradekitError(str(err)) from None
-            print(f"trusted re-check: the reference fails a check with one seed ({err}); drawing another",
-                  file=out)
+            print(f"trusted re-check: {err}; drawing other seeds", file=out)
+            continue
+        usable = [s for s in seeds if s not in failed]
+        if usable:
+            trusted.add_spare_seeds(course, assignment, usable[1:])
+            return trusted.new_seed(course, assignment, usable[0])
+        first = next(iter(failed.values()))
+        if attempt == attempts:
+            raise GradekitError(f"the reference solution fails its own checks with seed {seeds[0]}: {first}")
+        print(f"trusted re-check: the reference fails a check with every seed drawn ({first}); drawing others",
+              file=out)
 
 
 def status_line(r: Result) -> str:

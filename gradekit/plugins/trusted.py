@@ -116,11 +116,50 @@ def new_seed(course: Path, assignment: str, seed: int | None = None) -> int:
     from gradekit.core.atomic import write_atomically
 
     course = Course(course)
-    seed = secrets.randbelow(2**62) if seed is None else int(seed)
+    seed = draw_seed() if seed is None else int(seed)
     path = course.probe_seed(assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, f"{seed}\n")
     return seed
+
+
+def draw_seed() -> int:
+    return secrets.randbelow(2**62)
+
+
+# Spare seeds: drawn with a batch's own seed, their reference results computed in the same run of each
+# reference notebook (one more run of the probes each), kept for later batches, which then start without
+# running the references. Each is one empty file named <snapshot>-<seed> beside the results it belongs to
+# (grader-only, like the seed itself); a batch takes one by removing its file, which only one grader can do,
+# so no two batches ever share a seed.
+
+def add_spare_seeds(course: Path, assignment: str, seeds: list[int]) -> None:
+    course = Course(course)
+    folder = course.spare_seeds(assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = snapshot(course, assignment).name
+    for seed in seeds:
+        (folder / f"{name}-{int(seed)}").touch()
+
+
+def take_spare_seed(course: Path, assignment: str, notebooks: list[str]) -> int | None:
+    """A spare seed whose reference results for `notebooks` are all cached, now no longer spare; None when
+    there is none. Spares of an older snapshot of source/ are removed on the way."""
+    course = Course(course)
+    folder = course.spare_seeds(assignment)
+    if not folder.is_dir():
+        return None
+    current = snapshot(course, assignment).name
+    for path in sorted(folder.iterdir()):
+        name, _, seed = path.name.rpartition("-")
+        try:
+            path.unlink()  # taken: by this grader only
+        except FileNotFoundError:
+            continue  # another grader took it
+        if name == current and seed.isdigit() and all(has_reference(course, assignment, nb, int(seed))
+                                                      for nb in notebooks):
+            return int(seed)
+    return None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -324,18 +363,42 @@ def reference_arrays(course: Path, assignment: str, notebook: str, seed: int | N
     probes do not fit the notebook or the reference fails its own checks."""
     course = Course(course)
     seed = current_seed(course, assignment) if seed is None else int(seed)
-    snap = snapshot(course, assignment)
-    cache = course.reference_cache(assignment) / f"{notebook}-{snap.name}-{seed}.npz"
-    if cache.is_file():
-        return load_arrays(cache)
-    [(arrays, own)] = _run_reference(course, assignment, snap, notebook, [seed], timeout)
-    if own:
-        raise ProbeError(f"the reference solution fails its own checks in {notebook} with seed {seed}: {own}")
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    np.savez(buffer, **{f"{g}/{k}": v for g, values in arrays.items() for k, v in values.items()})
-    write_atomically(cache, buffer.getvalue())  # graders running side by side never read half a file
-    return arrays
+    cache = _cache_file(course, assignment, notebook, seed)
+    if not cache.is_file():
+        failed = compute_references(course, assignment, notebook, [seed], timeout)
+        if failed:
+            raise ProbeError(f"the reference solution fails its own checks in {notebook} with seed {seed}: "
+                             f"{failed[seed]}")
+    return load_arrays(cache)
+
+
+def has_reference(course: Path, assignment: str, notebook: str, seed: int) -> bool:
+    """Whether the reference results of `notebook` with `seed` are cached for the current snapshot."""
+    return _cache_file(Course(course), assignment, notebook, seed).is_file()
+
+
+def _cache_file(course: Course, assignment: str, notebook: str, seed: int) -> Path:
+    return course.reference_cache(assignment) / f"{notebook}-{snapshot(course, assignment).name}-{int(seed)}.npz"
+
+
+def compute_references(course: Path, assignment: str, notebook: str, seeds: list[int],
+                       timeout: int = 600) -> dict[int, dict]:
+    """Run the reference of `notebook` once, its probes once per seed, and cache the results of every seed
+    on which the reference passes its own checks; returns {seed: {grade_id: message}} for the others."""
+    course = Course(course)
+    runs = _run_reference(course, assignment, snapshot(course, assignment), notebook, [int(s) for s in seeds],
+                          timeout)
+    failed = {}
+    for seed, (arrays, own) in zip(seeds, runs):
+        if own:
+            failed[int(seed)] = own
+            continue
+        cache = _cache_file(course, assignment, notebook, seed)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        np.savez(buffer, **{f"{g}/{k}": v for g, values in arrays.items() for k, v in values.items()})
+        write_atomically(cache, buffer.getvalue())  # graders running side by side never read half a file
+    return failed
 
 
 def reference_sweep(course: Path, assignment: str, notebook: str, seeds: list[int], timeout: int = 1200) -> dict:
@@ -378,10 +441,12 @@ def _run_reference(course: Course, assignment: str, snap: Path, notebook: str, s
     runs = []
     for seed, cell in zip(seeds, nb.cells[first:]):
         arrays = arrays_from_outputs(cell.outputs)
-        errors = {g: str(v[ERROR_KEY]) for g, v in (arrays or {}).items() if ERROR_KEY in v}
-        if arrays is None or errors:
-            raise ProbeError(f"the reference solution fails its own probes in {notebook} with seed {seed}: "
-                             f"{errors or 'no results'}")
+        if arrays is None:
+            raise ProbeError(f"the probes of {notebook} gave no results on the reference with seed {seed}")
+        errors = {g: f"its probe raised {v[ERROR_KEY]}" for g, v in arrays.items() if ERROR_KEY in v}
+        if errors:  # a probe that raises on this seed's inputs: the seed is unusable, as a failed check is
+            runs.append((arrays, errors))
+            continue
         runs.append((arrays, {g: m for g, m in judge(load_checks(probes, seed), arrays, arrays).items() if m}))
     return runs
 
