@@ -86,9 +86,11 @@ def _copy_of(name: str, build, dest: Path) -> Path:
 
 def released_course(dest: Path) -> Path:
     """A course with assignment 1 released and registered in its own SQLite gradebook: what
-    `course_copy(dest, COURSE, ASSIGNMENT)` builds (a PostgreSQL gradebook needs that call itself)."""
+    `course_copy(dest, COURSE, ASSIGNMENT, spare_seeds=True)` builds (a PostgreSQL gradebook needs that call
+    itself). It has the session's spare seeds (conftest.py), so its batches start without running the
+    references."""
     assert not os.environ.get("NBGRADER_DB_URL"), "a copied course brings its own SQLite gradebook"
-    return _copy_of(ASSIGNMENT, lambda folder: course_copy(folder, COURSE, ASSIGNMENT), dest)
+    return _copy_of(ASSIGNMENT, lambda folder: course_copy(folder, COURSE, ASSIGNMENT, spare_seeds=True), dest)
 
 
 def _generated_warmup(root: Path) -> Path:

@@ -37,11 +37,13 @@ def run_nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.Com
     return proc
 
 
-def course_copy(dest: Path, course: Path, assignment: str, release: bool = True) -> Path:
+def course_copy(dest: Path, course: Path, assignment: str, release: bool = True, spare_seeds: bool = False) -> Path:
     """A throwaway course at `dest`: the course's source/ and config, with its own gradebook.
 
     With `release`, nbgrader's generate_assignment fills release/ and registers the assignment in the
-    sandbox's gradebook, which autograde needs.
+    sandbox's gradebook, which autograde needs. With `spare_seeds`, the copy takes the course's spare seeds
+    along, so that its batches start without running the references; a batch of the copy and one of the
+    course may then use the same seed, which only the kit's own tests accept.
     """
     course = Course(course)
     dest = Path(dest)
@@ -54,7 +56,9 @@ def course_copy(dest: Path, course: Path, assignment: str, release: bool = True)
     # (until `gradekit grade` draws the batch's own seed).
     cache = course.reference_cache(assignment)
     if cache.is_dir():
-        shutil.copytree(cache, Course(dest).reference_cache(assignment), dirs_exist_ok=True)
+        spares = course.spare_seeds(assignment)
+        shutil.copytree(cache, Course(dest).reference_cache(assignment), dirs_exist_ok=True,
+                        ignore=None if spare_seeds else lambda folder, _: [spares.name] if Path(folder) == cache else [])
     seed = course.probe_seed(assignment)  # the seed those results were computed with
     if seed.is_file():
         shutil.copy(seed, Course(dest).probe_seed(assignment))

@@ -214,10 +214,10 @@ def prepare_trusted_references(course: Path, assignment: str, seed: int | None =
         if usable:
             trusted.add_spare_seeds(course, assignment, usable[1:])
             return trusted.new_seed(course, assignment, usable[0])
-        first = next(iter(failed.values()))
+        example = f"with seed {seeds[0]}: {failed[seeds[0]]}"
         if attempt == attempts:
-            raise GradekitError(f"the reference solution fails its own checks with seed {seeds[0]}: {first}")
-        print(f"trusted re-check: the reference fails a check with every seed drawn ({first}); drawing others",
+            raise GradekitError(f"the reference solution fails its own checks {example}")
+        print(f"trusted re-check: the reference fails a check with every seed drawn ({example}); drawing others",
               file=out)
 
 

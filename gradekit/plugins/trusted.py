@@ -18,12 +18,15 @@ kernel's word (gradekit.plugins.verdicts): every graded cell of an assignment wi
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import os
+import re
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import types
 from pathlib import Path
@@ -129,36 +132,56 @@ def draw_seed() -> int:
 
 # Spare seeds: drawn with a batch's own seed, their reference results computed in the same run of each
 # reference notebook (one more run of the probes each), kept for later batches, which then start without
-# running the references. Each is one empty file named <snapshot>-<seed> beside the results it belongs to
-# (grader-only, like the seed itself); a batch takes one by removing its file, which only one grader can do,
-# so no two batches ever share a seed.
+# running the references. Each is one empty file named <snapshot>-<environment>-<seed> beside the results it
+# belongs to (grader-only, like the seed itself): a changed source/, a changed kit or an upgraded package
+# makes the spares of before useless. A batch takes one by removing its file, which only one grader can
+# do, so no two batches ever share a seed.
+_SPARE_NAME = re.compile(r"([0-9a-f]{16})-([0-9a-f]{16})-([0-9]{1,19})")
+
+
+@functools.lru_cache(maxsize=1)
+def environment_digest() -> str:
+    """What, besides source/, the reference results depend on: the probe cell and its prelude as this kit
+    writes them, Python's version and every installed package's (read once per process: about 0.1 s)."""
+    from importlib import metadata
+
+    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
+    text = "\n".join([sys.version, PRELUDE, probe_cell("", 0).source, *packages])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _spare_prefix(course: Course, assignment: str) -> str:
+    return f"{snapshot(course, assignment).name}-{environment_digest()}"
+
 
 def add_spare_seeds(course: Path, assignment: str, seeds: list[int]) -> None:
     course = Course(course)
     folder = course.spare_seeds(assignment)
     folder.mkdir(parents=True, exist_ok=True)
-    name = snapshot(course, assignment).name
+    prefix = _spare_prefix(course, assignment)
     for seed in seeds:
-        (folder / f"{name}-{int(seed)}").touch()
+        (folder / f"{prefix}-{int(seed)}").touch()
 
 
 def take_spare_seed(course: Path, assignment: str, notebooks: list[str]) -> int | None:
-    """A spare seed whose reference results for `notebooks` are all cached, now no longer spare; None when
-    there is none. Spares of an older snapshot of source/ are removed on the way."""
+    """A spare seed of the current source/ and environment whose reference results for `notebooks` are all
+    cached and readable, now no longer spare; None when there is none. Other spares are removed on the way."""
     course = Course(course)
     folder = course.spare_seeds(assignment)
     if not folder.is_dir():
         return None
-    current = snapshot(course, assignment).name
+    current = _spare_prefix(course, assignment)
     for path in sorted(folder.iterdir()):
-        name, _, seed = path.name.rpartition("-")
         try:
             path.unlink()  # taken: by this grader only
-        except FileNotFoundError:
-            continue  # another grader took it
-        if name == current and seed.isdigit() and all(has_reference(course, assignment, nb, int(seed))
-                                                      for nb in notebooks):
-            return int(seed)
+        except OSError:
+            continue  # another grader took it (or not a file: never ours to use)
+        match = _SPARE_NAME.fullmatch(path.name)
+        if not match or f"{match[1]}-{match[2]}" != current:
+            continue
+        seed = int(match[3])
+        if all(load_arrays(_cache_file(course, assignment, nb, seed)) is not None for nb in notebooks):
+            return seed
     return None
 
 
@@ -364,17 +387,21 @@ def reference_arrays(course: Path, assignment: str, notebook: str, seed: int | N
     course = Course(course)
     seed = current_seed(course, assignment) if seed is None else int(seed)
     cache = _cache_file(course, assignment, notebook, seed)
-    if not cache.is_file():
+    arrays = load_arrays(cache) if cache.is_file() else None
+    if arrays is None:  # not computed yet, or a file that does not read: computed again
         failed = compute_references(course, assignment, notebook, [seed], timeout)
         if failed:
             raise ProbeError(f"the reference solution fails its own checks in {notebook} with seed {seed}: "
                              f"{failed[seed]}")
-    return load_arrays(cache)
+        arrays = load_arrays(cache)
+    if arrays is None:
+        raise ProbeError(f"the reference results of {notebook} with seed {seed} do not read back from {cache}")
+    return arrays
 
 
 def has_reference(course: Path, assignment: str, notebook: str, seed: int) -> bool:
-    """Whether the reference results of `notebook` with `seed` are cached for the current snapshot."""
-    return _cache_file(Course(course), assignment, notebook, seed).is_file()
+    """Whether readable reference results of `notebook` with `seed` are cached for the current snapshot."""
+    return load_arrays(_cache_file(Course(course), assignment, notebook, seed)) is not None
 
 
 def _cache_file(course: Course, assignment: str, notebook: str, seed: int) -> Path:
@@ -414,7 +441,8 @@ def reference_sweep(course: Path, assignment: str, notebook: str, seeds: list[in
 def _run_reference(course: Course, assignment: str, snap: Path, notebook: str, seeds: list[int],
                    timeout: int) -> list[tuple[dict, dict]]:
     """Run the snapshot's notebook in a sandboxed kernel, then its probes once per seed; per seed the arrays
-    and the checks the reference fails on itself. ProbeError when a probe raises or gives no results."""
+    and the checks the reference fails on itself (a probe that raises, or no results at all, counts as a
+    failed check of that seed). ProbeFileError when the probe file does not load or fit the notebook."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -441,10 +469,11 @@ def _run_reference(course: Course, assignment: str, snap: Path, notebook: str, s
     runs = []
     for seed, cell in zip(seeds, nb.cells[first:]):
         arrays = arrays_from_outputs(cell.outputs)
-        if arrays is None:
-            raise ProbeError(f"the probes of {notebook} gave no results on the reference with seed {seed}")
+        if arrays is None:  # this seed is unusable, as one the reference fails a check on
+            runs.append(({}, {"probes": "no results from the probe cell"}))
+            continue
         errors = {g: f"its probe raised {v[ERROR_KEY]}" for g, v in arrays.items() if ERROR_KEY in v}
-        if errors:  # a probe that raises on this seed's inputs: the seed is unusable, as a failed check is
+        if errors:  # a probe that raises on this seed's inputs
             runs.append((arrays, errors))
             continue
         runs.append((arrays, {g: m for g, m in judge(load_checks(probes, seed), arrays, arrays).items() if m}))

@@ -43,7 +43,7 @@ def database():
 @pytest.fixture(scope="module")
 def course(database, tmp_path_factory):
     """A copy of the course whose gradebook is the server's database (generate_assignment registered it there)."""
-    root = course_copy(tmp_path_factory.mktemp("pg") / "course", COURSE, ASSIGNMENT)
+    root = course_copy(tmp_path_factory.mktemp("pg") / "course", COURSE, ASSIGNMENT, spare_seeds=True)
     assert Course(root).gradebook_url == database
     assert not (root / "gradebook.db").exists(), "nothing may fall back to the SQLite file"
     return root

@@ -6,12 +6,16 @@ from __future__ import annotations
 import io
 import threading
 
+import numpy as np
+import pytest
+
 from gradekit.authoring.submissions import submission_with_edits, write_submission
 from gradekit.core.layout import Course
+from gradekit.core.nbgrader_run import course_copy
 from gradekit.grading.batch import prepare_trusted_references
 from gradekit.plugins import trusted
 from gradekit.records.results import ResultStore
-from grader_tests.helpers import WARMUP, gradekit, warmup_course
+from grader_tests.helpers import ASSIGNMENT, COURSE, NOTEBOOKS, WARMUP, gradekit, warmup_course
 
 
 def _spares(course) -> list[str]:
@@ -89,3 +93,48 @@ def test_two_graders_never_take_the_same_spare(tmp_path):
         t.join()
     assert len(taken) == 8 and len(set(taken)) == 8, taken
     assert trusted.take_spare_seed(course, WARMUP, [WARMUP]) is None
+
+
+def test_a_spare_of_another_environment_or_a_broken_one_is_never_used(tmp_path):
+    course = warmup_course(tmp_path / "course")
+    prepare_trusted_references(course, WARMUP, out=io.StringIO())
+    folder = Course(course).spare_seeds(WARMUP)
+    names = _spares(course)
+    snap, env, _ = names[0].split("-")
+    # another Python or package version (another environment digest), an unreadable result, junk
+    for name in names[:-2]:
+        (folder / name).rename(folder / f"{snap}-{'0' * 16}-{name.rpartition('-')[2]}")
+    broken = int(names[-2].rpartition("-")[2])
+    Course(course).reference_cache(WARMUP).joinpath(f"{WARMUP}-{snap}-{broken}.npz").write_bytes(b"not an archive")
+    (folder / "a-folder").mkdir()
+    (folder / f"{snap}-{env}-²").touch()
+    assert trusted.take_spare_seed(course, WARMUP, [WARMUP]) == int(names[-1].rpartition("-")[2])
+    assert trusted.take_spare_seed(course, WARMUP, [WARMUP]) is None
+    assert not trusted.has_reference(course, WARMUP, WARMUP, broken)
+    assert trusted.reference_arrays(course, WARMUP, WARMUP, broken)  # computed again, not read as nothing
+
+
+def test_a_course_copy_takes_spare_seeds_only_when_asked(tmp_path):
+    for share in (False, True):
+        copy = course_copy(tmp_path / f"copy-{share}", COURSE, ASSIGNMENT, release=False, spare_seeds=share)
+        spares = Course(copy).spare_seeds(ASSIGNMENT)
+        assert (spares.is_dir() and any(spares.iterdir())) == share
+        assert trusted.has_reference(copy, ASSIGNMENT, NOTEBOOKS[0], int(Course(copy).probe_seed(ASSIGNMENT).read_text()))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_a_spare_seeds_results_are_what_a_run_for_it_alone_gives(tmp_path, notebook):
+    """A spare's probes ran after other seeds' in one kernel: results that depended on that order (a probe
+    that changes the notebook's state or a global random generator) would fail honest students."""
+    name = sorted(p.name for p in Course(COURSE).spare_seeds(ASSIGNMENT).iterdir())[-1]
+    seed = int(name.rpartition("-")[2])
+    spare = trusted.reference_arrays(COURSE, ASSIGNMENT, notebook, seed)
+    copy = course_copy(tmp_path / "course", COURSE, ASSIGNMENT, release=False)
+    Course(copy).reference_cache(ASSIGNMENT).joinpath(
+        f"{notebook}-{trusted.snapshot(copy, ASSIGNMENT).name}-{seed}.npz").unlink()
+    alone = trusted.reference_arrays(copy, ASSIGNMENT, notebook, seed)
+    assert spare.keys() == alone.keys()
+    for grade_id, values in spare.items():
+        assert values.keys() == alone[grade_id].keys(), grade_id
+        for key, value in values.items():
+            assert np.array_equal(value, alone[grade_id][key]), f"{grade_id}/{key} differs"
