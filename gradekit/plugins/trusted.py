@@ -142,10 +142,13 @@ _SPARE_NAME = re.compile(r"([0-9a-f]{16})-([0-9a-f]{16})-([0-9]{1,19})")
 @functools.lru_cache(maxsize=1)
 def environment_digest() -> str:
     """What, besides source/, the reference results depend on: the probe cell and its prelude as this kit
-    writes them, Python's version and every installed package's (read once per process: about 0.1 s)."""
+    writes them, Python's version and the version of every package installed in this environment (its
+    site-packages, not whatever the current folder or PYTHONPATH adds; read once per process, about 0.1 s)."""
+    import sysconfig
     from importlib import metadata
 
-    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
+    installed = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
+    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions(path=installed))
     text = "\n".join([sys.version, PRELUDE, probe_cell("", 0).source, *packages])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

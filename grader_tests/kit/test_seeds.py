@@ -138,3 +138,14 @@ def test_a_spare_seeds_results_are_what_a_run_for_it_alone_gives(tmp_path, noteb
         assert values.keys() == alone[grade_id].keys(), grade_id
         for key, value in values.items():
             assert np.array_equal(value, alone[grade_id][key]), f"{grade_id}/{key} differs"
+
+
+def test_spares_prepared_in_one_process_serve_a_batch_in_another(tmp_path):
+    """What names a spare's environment is the installed packages, not the current folder or sys.path of
+    the process that drew it (the tests' process and the TA's command differ in both)."""
+    course = warmup_course(tmp_path / "course")
+    prepare_trusted_references(course, WARMUP, out=io.StringIO())
+    write_submission(course, WARMUP, "alice", submission_with_edits(course, WARMUP, [WARMUP]))
+    out = gradekit(course, "grade")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "reference results ready (computed with an earlier batch)" in out.stdout, out.stdout
