@@ -15,9 +15,11 @@ from gradekit.records.results import read_grades
 from grader_tests.helpers import ASSIGNMENT, COURSE, JOBS, NOTEBOOKS, gallery_submissions
 
 # Tests that share a session fixture worth minutes run on one worker, so it is built once: the graded
-# gallery; and the deployment's tests, which start servers and create accounts, one after another.
+# gallery and the other readers of its generated course (`course`); and the deployment's tests, which
+# start servers and create accounts, one after another.
 SHARED_GROUPS = {"gallery": ("assignment1/test_grading.py", "assignment1/test_feedback.py",
-                             "assignment1/test_expected_scores.py"),
+                             "assignment1/test_expected_scores.py", "assignment1/test_leaks.py",
+                             "assignment1/test_sync.py", "kit/test_selfcheck.py"),
                  "deployment": ("deployment/",)}
 
 
