@@ -56,9 +56,8 @@ def course_copy(dest: Path, course: Path, assignment: str, release: bool = True,
     # (until `gradekit grade` draws the batch's own seed).
     cache = course.reference_cache(assignment)
     if cache.is_dir():
-        spares = course.spare_seeds(assignment)
         shutil.copytree(cache, Course(dest).reference_cache(assignment), dirs_exist_ok=True,
-                        ignore=None if spare_seeds else lambda folder, _: [spares.name] if Path(folder) == cache else [])
+                        ignore=None if spare_seeds else shutil.ignore_patterns(course.spare_seeds(assignment).name))
     seed = course.probe_seed(assignment)  # the seed those results were computed with
     if seed.is_file():
         shutil.copy(seed, Course(dest).probe_seed(assignment))
