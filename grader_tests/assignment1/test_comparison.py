@@ -31,20 +31,26 @@ def setup():
     X_tr, y_tr, X_va, y_va, X_te, y_te = part1["load_split"](seed=0)
     data = (*part1["standardize"](X_tr, X_va, X_te),)
     data = (data[0], y_tr, data[1], y_va, data[2], y_te)
+    default_sizes = sizes_of(data)
 
-    def numpy_arm(sizes=(64, 128, 10), dtype=np.float64):
+    def numpy_arm(sizes=default_sizes, dtype=np.float64):
         model = part1["MLP"](sizes[0], list(sizes[1:-1]), sizes[-1], np.random.default_rng(0))
         return C.NumpyArm(model, part1["softmax_cross_entropy"], part1["sgd_step"], dtype=dtype)
 
-    def torch_arm(make_optimizer, sizes=(64, 128, 10), dtype=torch.float64):
+    def torch_arm(make_optimizer, sizes=default_sizes, dtype=torch.float64):
         model = part2["MLP"](sizes[0], list(sizes[1:-1]), sizes[-1])
         return C.TorchArm(model, make_optimizer, part2["load_numpy_weights"], "", "cpu", dtype)
 
     return data, numpy_arm, torch_arm
 
 
+def sizes_of(data):
+    """The notebooks' layer sizes [D, 128, C] for the dataset's inputs and classes."""
+    return [data[0].shape[1], 128, int(data[1].max()) + 1]
+
+
 def runs(make_arm, data):
-    return C.run_seeds(make_arm, data, [64, 128, 10], seeds=SEEDS, epochs=EPOCHS)
+    return C.run_seeds(make_arm, data, sizes_of(data), seeds=SEEDS, epochs=EPOCHS)
 
 
 def test_sgd_arms_of_both_implementations_match(setup):
@@ -72,7 +78,8 @@ def test_histories_timings_and_summary(setup):
         assert all(len(v) == EPOCHS and min(v) > 0 for v in run["seconds"].values())
         assert run["history"]["train_loss"][-1] < run["history"]["train_loss"][0]
     summary = C.summarize(numpy_runs)
-    assert summary["n_runs"] == len(SEEDS) and 0.85 < summary["test_acc_mean"] <= 1
+    # after 4 epochs far above chance (0.1) and a linear model (about 0.3) on MNIST-1D
+    assert summary["n_runs"] == len(SEEDS) and 0.35 < summary["test_acc_mean"] <= 1
     pooled = np.concatenate([r["seconds"]["step"][1:] for r in numpy_runs])  # warm-up epochs left out
     assert summary["seconds_per_epoch"]["step"] == pytest.approx(np.median(pooled))
     total = summary["seconds_per_epoch"]["total"]

@@ -23,12 +23,14 @@ SEEDS = range(10)
 @pytest.fixture
 def dataset(request):
     """Select a dataset of mlp_utils for the reference functions; restores the default afterwards."""
-    default = sys.modules["mlp_utils"].DATASET.name if "mlp_utils" in sys.modules else "digits"
+    default = sys.modules["mlp_utils"].DATASET.name if "mlp_utils" in sys.modules else "mnist1d"
     yield bench.use_dataset(request.param)
     bench.use_dataset(default)
 
 
-@pytest.mark.parametrize("dataset", ["digits", "strokes"], indirect=True)
+# the digits' figures are in the accuracy benchmark (docs/measurements.md); the suite measures the default
+# and the dataset the switching test below uses
+@pytest.mark.parametrize("dataset", ["mnist1d", "strokes"], indirect=True)
 def test_both_references_clear_the_threshold_on_every_seed(dataset):
     for name, rows in (("part 1", bench.numpy_accuracies(SEEDS)), ("part 2", bench.torch_accuracies(SEEDS))):
         worst = min(acc for _, acc, _ in rows)
@@ -36,29 +38,47 @@ def test_both_references_clear_the_threshold_on_every_seed(dataset):
         assert worst >= dataset.accuracy_threshold + 0.02, f"{name}: less than 2 points of margin"
 
 
-@pytest.mark.parametrize("dataset", ["strokes"], indirect=True)
-def test_a_model_without_hidden_layer_fails_the_strokes_threshold(dataset):
+@pytest.mark.parametrize("dataset", ["mnist1d", "strokes"], indirect=True)
+def test_a_model_without_hidden_layer_fails_the_threshold(dataset):
     for name, rows in (("part 1", bench.numpy_accuracies(SEEDS, hidden=[])),
                        ("part 2", bench.torch_accuracies(SEEDS, hidden=[]))):
         best = max(acc for _, acc, _ in rows)
         print(f"linear baseline, {name}: best of {len(rows)} seeds {best:.4f}, threshold {dataset.accuracy_threshold}")
-        assert best < dataset.accuracy_threshold - 0.2
+        assert best < dataset.accuracy_threshold - 0.1, f"{name}: less than 10 points between a linear model and the threshold"
 
 
-@pytest.mark.parametrize("dataset", ["digits", "strokes"], indirect=True)
-def test_datasets_load_without_the_network(dataset, monkeypatch):
+def refuse_the_network(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the dataset tried to open a network connection")
 
     monkeypatch.setattr(socket, "socket", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.mark.parametrize("dataset", ["mnist1d", "digits", "strokes"], indirect=True)
+def test_datasets_load_without_the_network(dataset, monkeypatch):
+    refuse_the_network(monkeypatch)
     X_tr, y_tr, X_va, y_va, X_te, y_te = sys.modules["mlp_utils"].load_split(seed=0)
     assert X_tr.shape[1] == dataset.n_inputs
     assert set(np.unique(np.concatenate([y_tr, y_va, y_te]))) == set(range(dataset.n_classes))
 
 
+def test_the_shipped_mnist1d_is_what_the_package_generates_offline(monkeypatch):
+    """mnist1d.npz, read by every run, holds exactly the arrays `mnist1d.make_dataset` builds from its
+    templates (the package's default arguments), and building them needs no network."""
+    bench.use_dataset("mnist1d")
+    mlp_utils = sys.modules["mlp_utils"]
+    refuse_the_network(monkeypatch)
+    generated = mlp_utils.make_mnist1d()
+    with np.load(mlp_utils.MNIST1D_FILE) as shipped:
+        assert sorted(shipped.files) == sorted(generated)
+        for key, array in generated.items():
+            assert shipped[key].dtype == array.dtype and np.array_equal(shipped[key], array), key
+    assert generated["X"].shape == (5000, 40) and np.all(np.bincount(generated["y"]) >= 390)
+
+
 def test_strokes_are_reproducible_and_balanced():
-    bench.use_dataset("digits")
+    bench.use_dataset("mnist1d")
     mlp_utils = sys.modules["mlp_utils"]
     X, y = mlp_utils.make_strokes(seed=3)
     X2, y2 = mlp_utils.make_strokes(seed=3)
@@ -75,8 +95,8 @@ def test_switching_the_dataset_in_one_place_switches_the_grading(tmp_path):
     course = course_copy(tmp_path / "course", COURSE, ASSIGNMENT, release=False)
     helper = Course(course).source(ASSIGNMENT) / "mlp_utils.py"
     text = helper.read_text()
-    assert text.count('DATASET = DATASETS["digits"]') == 1
-    helper.write_text(text.replace('DATASET = DATASETS["digits"]', 'DATASET = DATASETS["strokes"]'))
+    assert text.count('DATASET = DATASETS["mnist1d"]') == 1
+    helper.write_text(text.replace('DATASET = DATASETS["mnist1d"]', 'DATASET = DATASETS["strokes"]'))
     generate(course, ASSIGNMENT)
     linear = [Edit(nb, None, "N_HIDDEN = [128]", "N_HIDDEN = []") for nb in (NUMPY, TORCH)]
     write_submission(course, ASSIGNMENT, "reference", submission_with_edits(course, ASSIGNMENT, NOTEBOOKS))

@@ -12,19 +12,21 @@ from grader_tests.helpers import ROOT, import_file
 mlp_utils = import_file(ROOT / "source" / "assignment1" / "mlp_utils.py")  # the assignment's helper, as its notebooks import it
 
 
-def test_digits_split_is_stratified_deterministic_and_disjoint():
+def test_the_default_split_is_stratified_deterministic_and_disjoint():
     a = mlp_utils.load_split(seed=0)
     b = mlp_utils.load_split(seed=0)
     c = mlp_utils.load_split(seed=1)
     X_tr, y_tr, X_va, y_va, X_te, y_te = a
     assert all(np.array_equal(u, v) for u, v in zip(a, b)), "same seed, same split"
     assert not np.array_equal(a[0], c[0]), "another seed, another split"
-    assert (len(X_tr), len(X_va), len(X_te)) == (1077, 360, 360)
-    assert X_tr.dtype == np.float64 and y_tr.dtype == np.int64 and X_tr.shape[1] == 64
+    assert mlp_utils.DATASET.name == "mnist1d"
+    assert (len(X_tr), len(X_va), len(X_te)) == (3000, 1000, 1000)
+    assert X_tr.dtype == np.float64 and y_tr.dtype == np.int64 and X_tr.shape[1] == 40
     for y in (y_tr, y_va, y_te):  # stratified: every class has about its share
         shares = np.bincount(y, minlength=10) / len(y)
         assert np.all(np.abs(shares - 0.1) < 0.02)
-    assert len(X_tr) + len(X_va) + len(X_te) == 1797
+    rows = {row.tobytes() for X in (X_tr, X_va, X_te) for row in X}
+    assert len(rows) == 5000, "every sample in exactly one of the three sets"
 
 
 def test_the_split_and_the_digits_are_scikit_learns_without_importing_it():
@@ -155,7 +157,7 @@ def test_plot_diagnostics_shows_the_confusions_the_mistakes_and_the_first_layer(
     images, y = rng.uniform(size=(30, 64)), np.arange(30) % 10
     pred = y.copy()
     pred[:3] = (y[:3] + 1) % 10
-    fig = mlp_utils.plot_diagnostics(images, y, pred, rng.normal(size=(64, 5)), "t")
+    fig = mlp_utils.plot_diagnostics(images, y, pred, rng.normal(size=(64, 5)), "t", image_shape=(8, 8))
     titles = [ax.get_title() for ax in fig.get_axes()]
     assert "Confusion matrix: 3 of 30 wrong" in titles
     assert {"0 → 1", "1 → 2", "2 → 3"} <= set(titles)
@@ -172,11 +174,38 @@ def test_plot_samples_shows_the_first_image_of_every_class():
 
     matplotlib.use("Agg")
     images, y = np.arange(20 * 64, dtype=float).reshape(20, 64), np.arange(20) % 10
-    fig = mlp_utils.plot_samples(images, y)
+    fig = mlp_utils.plot_samples(images, y, image_shape=(8, 8))
     axes = fig.get_axes()
     assert [ax.get_title() for ax in axes] == list(mlp_utils.DATASET.class_names)
     for label, ax in enumerate(axes):  # the first sample of each class: row `label`
         assert np.array_equal(ax.get_images()[0].get_array(), images[label].reshape(8, 8))
+
+
+def test_signals_are_drawn_as_curves():
+    """MNIST-1D's samples are signals: samples and mistakes are curves of their raw values, and the first
+    layer's weights are filters drawn beside the ten templates."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    assert mlp_utils.DATASET.is_signal
+    rng = np.random.default_rng(0)
+    signals, y = rng.normal(size=(30, 40)), np.arange(30) % 10
+    fig = mlp_utils.plot_samples(signals, y)
+    for label, ax in enumerate(fig.get_axes()):
+        assert np.array_equal(ax.get_lines()[0].get_ydata(), signals[label]) and not ax.get_images()
+    pred = y.copy()
+    pred[:2] = (y[:2] + 1) % 10
+    fig = mlp_utils.plot_diagnostics(signals, y, pred, rng.normal(size=(40, 12)))
+    axes = {ax.get_title(): ax for ax in fig.get_axes()}
+    assert np.array_equal(axes["1 → 2"].get_lines()[0].get_ydata(), signals[1])
+    assert len(axes["class templates (noise-free)"].get_lines()) == 10
+    t, shapes = mlp_utils.DATASET.templates()
+    assert shapes.shape == (10, len(t))
+    filters = [line for line in axes["first-layer filters (largest weights)"].get_lines() if len(line.get_ydata()) == 40]
+    assert len(filters) == 8
+    for line in filters:  # each filter scaled to a largest |weight| of 1, drawn around its own zero line
+        w = line.get_ydata()
+        assert np.isclose(np.abs(w - np.round(w.mean() / 2.2) * 2.2).max(), 1.0)
 
 
 def test_figures_are_not_drawn_while_grading(monkeypatch, capsys):
