@@ -56,7 +56,9 @@ def _instructor_lines(course) -> set[str]:
                 lines |= {line.strip() for line in split_hidden(cell.source)[1]}
     for path in Course(course).probes(ASSIGNMENT).glob("*.py"):
         lines |= {line.strip() for line in path.read_text().splitlines()}
-    released = "".join(p.read_text() for p in Course(course).release(ASSIGNMENT).rglob("*") if p.is_file())
+    # every released file, the binary dataset too (its bytes hold no instructor line either way)
+    released = "".join(p.read_bytes().decode("utf-8", "replace") for p in Course(course).release(ASSIGNMENT).rglob("*")
+                       if p.is_file())
     return {line for line in lines if len(line) >= 30 and line not in released and not line.startswith("#")}
 
 
