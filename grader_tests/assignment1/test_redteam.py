@@ -148,7 +148,7 @@ def test_the_victims_keep_full_marks_and_no_flag(redteam):
     assert row["status"] == "needs_manual" and float(row["score"]) == float(row["max_score"]) - 4, row
     assert row["flags"] == "", row["flags"]
     second = redteam["rows"]["a-fill-the-disk-victim"]
-    assert second["status"] == "graded" and float(second["score"]) == 49, second
+    assert second["status"] == "graded" and float(second["score"]) == 59, second
 
 
 def test_autograded_and_feedback_hold_only_the_graders_files(redteam):

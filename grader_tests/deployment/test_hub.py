@@ -348,16 +348,16 @@ def test_the_semester_loop(hub, screens):
                 if student is good:
                     score.scroll_into_view_if_needed()
                     screens.shot(ta.name, "formgrader-graded-by-hand")
-    assert scores[good.name] == {NUMPY: 49, TORCH: 25}, scores
-    assert scores[buggy.name][NUMPY] < 49 and scores[blank.name] == {NUMPY: 0, TORCH: 0}, scores
+    assert scores[good.name] == {NUMPY: 59, TORCH: 25}, scores
+    assert scores[buggy.name][NUMPY] < 59 and scores[blank.name] == {NUMPY: 0, TORCH: 0}, scores
     page.goto(f"{hub.url}/user/{ta.name}/formgrader/manage_submissions/{ASSIGNMENT}")
-    expect(page.locator("tr", has_text=good.name).first).to_contain_text("77 / 78")
+    expect(page.locator("tr", has_text=good.name).first).to_contain_text("87 / 88")
     screens.shot(ta.name, "formgrader-graded")
     screens.formgrader_button(ta.name, "comment", "formgrader-feedback-generated")
     screens.formgrader_button(ta.name, "envelope", "formgrader-feedback-released")
 
     # each student fetches their own feedback in the Assignment List: score and hints, no hidden test
-    for student, expected in ((good, "49.0 / 49.0"), (buggy, "test_linear_backward"), (blank, "0.0 / 49.0")):
+    for student, expected in ((good, "59.0 / 59.0"), (buggy, "test_linear_backward"), (blank, "0.0 / 59.0")):
         page = screens.lab_panel(student.name, "Assignment List")
         page.locator("#submitted_assignments_list").get_by_role("button", name="Fetch Feedback").first.click()
         folder = []

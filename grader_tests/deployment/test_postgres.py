@@ -85,12 +85,12 @@ def test_batch_grading_writes_to_postgres(course, database, first_batch):
     # a blank written answer is scored 0 by nbgrader itself; the others wait for a person
     assert {s: str(r.status) for s, r in results.items()} == {"reference": "needs_manual", "bias-bug": "needs_manual",
                                                              "blank": "graded"}
-    assert results["reference"].score == 74 and results["blank"].score == 0
+    assert results["reference"].score == 84 and results["blank"].score == 0
     assert results["bias-bug"].tests[f"{NUMPY}:test_linear_backward"][0] == 0
     stored = grades_in_database(database, "reference")
     assert stored["test_linear_backward"][0] == 4 and stored[MANUAL] == (None, None)
     rows = grades_csv(course)
-    assert set(results) <= set(rows) and float(rows["reference"]["score"]) == 74
+    assert set(results) <= set(rows) and float(rows["reference"]["score"]) == 84
 
 
 def test_dask_cluster_on_postgres(course, database):
@@ -101,7 +101,7 @@ def test_dask_cluster_on_postgres(course, database):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         results = grade(course, ASSIGNMENT, students=["dask-a", "dask-b"], scheduler=cluster.scheduler_address,
                         feedback=False, progress=False)
-    assert all(r.status == "graded" and r.score == 49 for r in results.values()), results
+    assert all(r.status == "graded" and r.score == 59 for r in results.values()), results
     assert grades_in_database(database, "dask-b")["test_train"][0] == 3
 
 
@@ -163,4 +163,4 @@ def test_two_tas_and_a_manual_grader_at_once(course, database, first_batch):
     rows = grades_csv(course)
     expected = set(graded_by_hand) | {s for team in teams.values() for s in team}
     assert expected <= set(rows), expected - set(rows)
-    assert float(rows["reference"]["score"]) == 74 + written["reference"]
+    assert float(rows["reference"]["score"]) == 84 + written["reference"]

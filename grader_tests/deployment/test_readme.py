@@ -43,7 +43,7 @@ def test_the_readme_ta_steps_work_verbatim_on_a_fresh_clone(tmp_path):
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     # the model solution: every autograded point, the written answer left for a person
     assert rows["alice"]["status"] == "needs_manual", rows
-    assert rows["alice"]["score"] == "74" and rows["alice"]["manual_points_pending"] == "4", rows
+    assert rows["alice"]["score"] == "84" and rows["alice"]["manual_points_pending"] == "4", rows
     assert rows["alice"]["flags"] == "", rows
     # the course operations: an extension makes bob's late-marked work on time, carol's costs a started day
     bob, carol = rows["bob"], rows["carol"]

@@ -166,15 +166,15 @@ def late_with_manual_points(tmp_path_factory):
 
 def test_the_penalty_follows_manual_points_entered_after_autograding(late_with_manual_points):
     course, graded = late_with_manual_points
-    # autograded: 74 of 78 points, the written answer pending
-    assert graded["bob"]["score_before_penalty"] == "74" and graded["bob"]["penalty"] == "14.8", graded["bob"]
+    # autograded: 84 of 88 points, the written answer pending
+    assert graded["bob"]["score_before_penalty"] == "84" and graded["bob"]["penalty"] == "16.8", graded["bob"]
     out = gradekit(course, "export", "assignment1")
     assert out.returncode == 0, out.stdout + out.stderr
     rows = grades_csv(course)
-    # 30 h late: two started days, 20% of 78 (not 20% of 74 plus 4 unpenalised points: 63.2)
-    assert (rows["bob"]["score_before_penalty"], rows["bob"]["penalty"], rows["bob"]["score"]) == ("78", "15.6", "62.4")
-    # 30 days late: the 50% cap, of 78 (not 41)
-    assert (rows["carol"]["penalty"], rows["carol"]["score"]) == ("39", "39"), rows["carol"]
+    # 30 h late: two started days, 20% of 88 (not 20% of 84 plus 4 unpenalised points: 71.2)
+    assert (rows["bob"]["score_before_penalty"], rows["bob"]["penalty"], rows["bob"]["score"]) == ("88", "17.6", "70.4")
+    # 30 days late: the 50% cap, of 88 (not 46)
+    assert (rows["carol"]["penalty"], rows["carol"]["score"]) == ("44", "44"), rows["carol"]
     assert rows["bob"]["status"] == "graded"
     report = gradekit(course, "report", "assignment1")
     assert report.returncode == 0

@@ -529,3 +529,103 @@ def check_final_accuracy(got, ref):
     if _accuracy(got, ref["x_test"], ref["y_test"]) < threshold:
         return f"the trained model's test accuracy is below {threshold}"
     return None
+
+
+# ------------------------------------------------------------------------------------------------
+# Section 11: weight decay, dropout and the optimisers, each on layers the probe sets up itself.
+# ------------------------------------------------------------------------------------------------
+
+def _stand_in(ns, rng, shapes, with_grads=True):
+    """[Linear, ReLU, Linear, ...] with parameters (and gradients) drawn here, as the notebook's tests do."""
+    import types
+
+    layers = []
+    for k, (d_in, d_out) in enumerate(shapes):
+        layer = ns["LinearModule"](d_in, d_out, np.random.default_rng(0))
+        layer.params = {"weight": rng.normal(size=(d_in, d_out)), "bias": rng.normal(size=d_out)}
+        if with_grads:
+            layer.grads = {key: rng.normal(size=np.shape(v)) for key, v in layer.params.items()}
+        layers += [layer] if k == len(shapes) - 1 else [layer, ns["ReLUModule"]()]
+    return types.SimpleNamespace(layers=layers)
+
+
+@probe("test_weight_decay")
+def probe_weight_decay(ns):
+    rng = batch_rng(1201)
+    model = _stand_in(ns, rng, [(5, 6), (6, 4), (4, 3)])
+    penalty = ns["add_weight_decay"](model, float(rng.uniform(0.05, 2.0)))
+    out = {"penalty": np.asarray(float(penalty))}
+    for j, layer in enumerate(_linear_layers(model)):
+        out[f"gW{j}"], out[f"gb{j}"] = layer.grads["weight"], layer.grads["bias"]
+    out.update(_weights(model))  # the parameters are left as they were
+    return out
+
+
+@probe("test_dropout")
+def probe_dropout(ns):
+    rng = batch_rng(1211)
+    p = float(rng.choice([0.2, 0.35, 0.5]))
+    x = rng.uniform(0.5, 2.0, size=(100, 200)) * rng.choice([-1.0, 1.0], size=(100, 200))
+    dout = rng.normal(size=x.shape)
+    drop = ns["DropoutModule"](p, np.random.default_rng(int(rng.integers(2 ** 31))))
+    out = drop.forward(x.copy())
+    dx = drop.backward(dout.copy())
+    drop.training = False
+    return {"p": np.asarray(p), "x": x, "dout": dout, "out": out, "dx": dx,
+            "eval_out": drop.forward(x.copy()), "eval_dx": drop.backward(dout.copy())}
+
+
+@check("test_dropout")
+def check_dropout(got, ref):
+    """The masks are the student's own draws, so the check tests what defines inverted dropout, on the
+    reference run's inputs: zeros at a rate close to p (20000 entries: 0.03 is over 8 standard deviations),
+    the other entries x / (1 - p), backward through the same mask, the identity in evaluation."""
+    p, x, dout = float(ref["p"]), ref["x"], ref["dout"]
+    arrays = [got.get(k) for k in ("out", "dx", "eval_out", "eval_dx")]
+    if any(a is None or a.shape != x.shape or not _plain_float(a) for a in arrays):
+        return "dropout's results have the wrong shape, are missing or are not finite"
+    out, dx, eval_out, eval_dx = arrays
+    kept = out != 0
+    if abs((1.0 - kept.mean()) - p) > 0.03:
+        return "the fraction of entries set to zero in training is not close to p"
+    if not np.allclose(out[kept], x[kept] / (1.0 - p), rtol=1e-9, atol=0.0):
+        return "the entries kept in training are not the input scaled by 1 / (1 - p)"
+    if not np.allclose(dx, dout * np.where(kept, 1.0 / (1.0 - p), 0.0), rtol=1e-9, atol=1e-12):
+        return "backward does not multiply by the mask and scale of the last forward"
+    if not (np.array_equal(eval_out, x) and np.array_equal(eval_dx, dout)):
+        return "in evaluation dropout is not the identity"
+    return None
+
+
+def _plain_float(a):
+    return a.dtype.kind in "biuf" and bool(np.all(np.isfinite(a)))
+
+
+def _optimizer_trace(ns, optimizer, key):
+    """Parameters after each of 6 steps on gradients drawn here, from tiny to large (where eps sits matters)."""
+    rng = batch_rng(key)
+    model = _stand_in(ns, rng, [(4, 3), (3, 2)], with_grads=False)
+    out = {}
+    for t in range(6):
+        scale = 10.0 ** rng.uniform(-5, 1)
+        for layer in _linear_layers(model):
+            layer.grads = {k: scale * rng.normal(size=np.shape(v)) for k, v in layer.params.items()}
+        optimizer.step(model)
+        for j, layer in enumerate(_linear_layers(model)):
+            out[f"t{t}W{j}"] = np.array(layer.params["weight"], dtype=float)
+            out[f"t{t}b{j}"] = np.array(layer.params["bias"], dtype=float)
+    return out
+
+
+@probe("test_sgd_momentum")
+def probe_sgd_momentum(ns):
+    rng = batch_rng(1221)
+    return _optimizer_trace(ns, ns["SGDMomentum"](lr=float(rng.uniform(0.01, 0.3)),
+                                                  momentum=float(rng.uniform(0.5, 0.95))), 1222)
+
+
+@probe("test_adam")
+def probe_adam(ns):
+    rng = batch_rng(1231)
+    return _optimizer_trace(ns, ns["Adam"](lr=float(rng.uniform(1e-3, 0.1)), beta1=float(rng.uniform(0.5, 0.95)),
+                                           beta2=float(rng.uniform(0.9, 0.9999))), 1232)
