@@ -435,6 +435,7 @@ def probe_train(ns):
                               seed=seed)
         out.update({f"{name}_{k}": v for k, v in _weights(model).items()})
         out[f"{name}_val_acc"] = np.asarray(history["val_acc"], dtype=float)
+        out[f"{name}_val_loss"] = np.asarray(history["val_loss"], dtype=float)
     model = _mlp(ns, 5, [6], 3, batch_rng(1153))
     history = ns["train"](model, x, y, x, y, lr=0.0, batch_size=12, epochs=1, seed=0)
     out["frozen_train_loss"] = np.asarray(history["train_loss"], dtype=float)
@@ -445,8 +446,8 @@ def probe_train(ns):
     ns["train"](single, x[:1], y[:1], x[:1], y[:1], lr=0.1, batch_size=7, epochs=1, seed=0)
     out["single_sample_change"] = np.array([np.abs(v - before[k]).sum() for k, v in _weights(single).items()])
     # what the notebook's test accepts as an entry of the history: a float or a NumPy scalar, not an array
-    out["numbers"] = np.array(all(isinstance(v, numbers.Real) and np.ndim(v) == 0
-                                  for v in list(history["train_loss"]) + list(history["val_acc"])))
+    out["numbers"] = np.array(all(isinstance(v, numbers.Real) and np.ndim(v) == 0 for key in ("train_loss", "val_loss",
+                                  "val_acc") for v in list(history[key])))
     return out
 
 
@@ -474,6 +475,9 @@ def check_train(got, ref):
     val_acc = _accuracy(got, x[40:], (y[40:] + 1) % 3, "a_")
     if got["a_val_acc"].shape != (3,) or not abs(got["a_val_acc"][-1] - val_acc) <= 1e-6:
         return "val_acc must be the accuracy on the validation set after each epoch"
+    val_loss = _mean_loss(got, x[40:], (y[40:] + 1) % 3, "a_")
+    if got["a_val_loss"].shape != (3,) or not abs(got["a_val_loss"][-1] - val_loss) <= 1e-6:
+        return "val_loss must be the mean loss on the validation set after each epoch"
     if any(not np.array_equal(got[k], ref[k]) for k in ref if k.startswith("frozen_") and k != "frozen_train_loss"):
         return "with lr=0 the parameters must not change"
     logits = _logits(ref, x, "frozen_")
