@@ -48,7 +48,7 @@ def test_the_readme_ta_steps_work_verbatim_on_a_fresh_clone(tmp_path):
     # the course operations: an extension makes bob's late-marked work on time, carol's costs a started day
     bob, carol = rows["bob"], rows["carol"]
     assert (bob["extension"], bob["minutes_late"], bob["penalty"]) == ("2 days", "", ""), bob
-    assert (carol["time_source"], carol["minutes_late"], carol["penalty"]) == ("submission_times.csv", "721", "7.4"), carol
+    assert (carol["time_source"], carol["minutes_late"], carol["penalty"]) == ("submission_times.csv", "721", "8.4"), carol
     with open(clone / "grading" / "assignment1" / "canvas_import.csv") as f:
         lms = {row[3]: row for row in csv.reader(f)}
     assert set(lms) >= {"alice", "bob", "carol", "dan"} and lms["carol"][-1] == "", "blank until graded by hand"

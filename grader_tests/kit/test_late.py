@@ -179,18 +179,18 @@ def test_the_penalty_follows_manual_points_entered_after_autograding(late_with_m
     report = gradekit(course, "report", "assignment1")
     assert report.returncode == 0
     page = Course(course).report_html("assignment1").read_text()
-    assert "<td>15.6</td>" in page and "<td>39</td>" in page
+    assert "<td>17.6</td>" in page and "<td>44</td>" in page
     lms = gradekit(course, "lms", "assignment1", "--gradebook", str(ROOT / "docs" / "examples" /
                                                                      "canvas_gradebook.csv"),
                    "--column", "Assignment 1 (12345)")
     assert lms.returncode == 0, lms.stdout + lms.stderr
     with open(course / "grading" / "assignment1" / "canvas_import.csv") as f:
         imported = {r["SIS Login ID"]: r["Assignment 1 (12345)"] for r in csv.DictReader(f)}
-    assert (imported["bob"], imported["carol"]) == ("62.4", "39"), imported
+    assert (imported["bob"], imported["carol"]) == ("70.4", "44"), imported
     # nbgrader's own gradebook now holds the same penalty (its formgrader and export agree)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         notebooks = gb.find_submission("assignment1", "bob").notebooks
-        assert sum(nb.late_submission_penalty or 0 for nb in notebooks) == pytest.approx(15.6)
+        assert sum(nb.late_submission_penalty or 0 for nb in notebooks) == pytest.approx(17.6)
 
 
 def test_late_day_tokens_apply_to_the_final_score(late_with_manual_points):
@@ -199,7 +199,7 @@ def test_late_day_tokens_apply_to_the_final_score(late_with_manual_points):
         f.write("\nc.PercentPerDay.late_days = 1\n")
     assert gradekit(course, "export", "assignment1").returncode == 0
     bob = grades_csv(course)["bob"]
-    assert (bob["penalty"], bob["score"], bob["late_days_used"]) == ("7.8", "70.2", "1"), bob
+    assert (bob["penalty"], bob["score"], bob["late_days_used"]) == ("8.8", "79.2", "1"), bob
 
 
 def test_the_deadlines_never_create_a_gradebook(tmp_path):

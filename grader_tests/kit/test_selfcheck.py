@@ -57,7 +57,7 @@ def test_untouched_release_and_unreadable_files(course, tmp_path):
              if line.split()[:1] in (["pass"], ["FAIL"], ["hidden"])}
     assert {name for name, verdict in lines.items() if verdict == "hidden"} == hidden, out.stdout
     assert "pass" not in lines.values(), out.stdout
-    assert "0 of 16 cells with visible tests pass; 5 cells have hidden tests only" in out.stdout
+    assert "0 of 20 cells with visible tests pass; 5 cells have hidden tests only" in out.stdout
     broken = tmp_path / "broken.ipynb"
     broken.write_text("{ not json")
     assert _check(broken).returncode == 2

@@ -436,6 +436,11 @@ def probe_train(ns):
         out.update({f"{name}_{k}": v for k, v in _weights(model).items()})
         out[f"{name}_val_acc"] = np.asarray(history["val_acc"], dtype=float)
         out[f"{name}_val_loss"] = np.asarray(history["val_loss"], dtype=float)
+    # the first epoch again alone, from the same start with the same seed: its weights are those after epoch 1
+    # of run a, so the grader can judge a's first val_loss and val_acc entries too, not only the last ones
+    model = _mlp(ns, 5, [6], 3, batch_rng(1152))
+    ns["train"](model, x, y, x[40:], (y[40:] + 1) % 3, lr=0.05, batch_size=9, epochs=1, seed=5)
+    out.update({f"e1_{k}": v for k, v in _weights(model).items()})
     model = _mlp(ns, 5, [6], 3, batch_rng(1153))
     history = ns["train"](model, x, y, x, y, lr=0.0, batch_size=12, epochs=1, seed=0)
     out["frozen_train_loss"] = np.asarray(history["train_loss"], dtype=float)
@@ -478,6 +483,9 @@ def check_train(got, ref):
     val_loss = _mean_loss(got, x[40:], (y[40:] + 1) % 3, "a_")
     if got["a_val_loss"].shape != (3,) or not abs(got["a_val_loss"][-1] - val_loss) <= 1e-6:
         return "val_loss must be the mean loss on the validation set after each epoch"
+    first_loss, first_acc = (f(got, x[40:], (y[40:] + 1) % 3, "e1_") for f in (_mean_loss, _accuracy))
+    if not (abs(got["a_val_loss"][0] - first_loss) <= 1e-6 and abs(got["a_val_acc"][0] - first_acc) <= 1e-6):
+        return "val_loss and val_acc must be measured after each epoch, the first one too"
     if any(not np.array_equal(got[k], ref[k]) for k in ref if k.startswith("frozen_") and k != "frozen_train_loss"):
         return "with lr=0 the parameters must not change"
     logits = _logits(ref, x, "frozen_")
@@ -558,7 +566,9 @@ def probe_weight_decay(ns):
     rng = batch_rng(1201)
     model = _stand_in(ns, rng, [(5, 6), (6, 4), (4, 3)])
     penalty = ns["add_weight_decay"](model, float(rng.uniform(0.05, 2.0)))
-    out = {"penalty": np.asarray(float(penalty))}
+    # as the notebook's test: a number, not an array of one
+    is_number = isinstance(penalty, numbers.Real) and np.ndim(penalty) == 0
+    out = {"penalty": np.asarray(float(penalty) if is_number else np.nan), "penalty_is_number": np.array(is_number)}
     for j, layer in enumerate(_linear_layers(model)):
         out[f"gW{j}"], out[f"gb{j}"] = layer.grads["weight"], layer.grads["bias"]
     out.update(_weights(model))  # the parameters are left as they were
@@ -568,35 +578,52 @@ def probe_weight_decay(ns):
 @probe("test_dropout")
 def probe_dropout(ns):
     rng = batch_rng(1211)
-    p = float(rng.choice([0.2, 0.35, 0.5]))
+    p = float(rng.uniform(0.15, 0.4))  # never 0.5, where keeping with probability p or 1 - p looks alike
     x = rng.uniform(0.5, 2.0, size=(100, 200)) * rng.choice([-1.0, 1.0], size=(100, 200))
     dout = rng.normal(size=x.shape)
-    drop = ns["DropoutModule"](p, np.random.default_rng(int(rng.integers(2 ** 31))))
-    out = drop.forward(x.copy())
+    seed = int(rng.integers(2 ** 31))
+    drop, twin = (ns["DropoutModule"](p, np.random.default_rng(seed)) for _ in range(2))
+    given = x.copy()
+    first = drop.forward(given)
+    out = drop.forward(given)  # a second forward in training: a new mask, which backward must follow
     dx = drop.backward(dout.copy())
+    result = {"p": np.asarray(p), "x": x, "dout": dout, "first": first, "out": out, "dx": dx,
+              "input_after": given, "twin_first": twin.forward(x.copy())}
     drop.training = False
-    return {"p": np.asarray(p), "x": x, "dout": dout, "out": out, "dx": dx,
-            "eval_out": drop.forward(x.copy()), "eval_dx": drop.backward(dout.copy())}
+    return {**result, "eval_out": drop.forward(x.copy()), "eval_dx": drop.backward(dout.copy())}
 
 
 @check("test_dropout")
 def check_dropout(got, ref):
     """The masks are the student's own draws, so the check tests what defines inverted dropout, on the
-    reference run's inputs: zeros at a rate close to p (20000 entries: 0.03 is over 8 standard deviations),
-    the other entries x / (1 - p), backward through the same mask, the identity in evaluation."""
+    reference run's inputs, as the notebook's hidden test does: zeros at a rate close to p (20000 entries:
+    0.03 is over 8 standard deviations), the other entries x / (1 - p), every entry drawn on its own (no two
+    rows or columns of the mask alike: chance below 1e-11 for a correct one), a new mask at each forward,
+    masks from the module's rng (the same seed, the same mask), the input left alone, backward through the
+    last mask, the identity in evaluation."""
     p, x, dout = float(ref["p"]), ref["x"], ref["dout"]
-    arrays = [got.get(k) for k in ("out", "dx", "eval_out", "eval_dx")]
-    if any(a is None or a.shape != x.shape or not _plain_float(a) for a in arrays):
+    keys = ("first", "out", "dx", "input_after", "twin_first", "eval_out", "eval_dx")
+    arrays = {k: got.get(k) for k in keys}
+    if any(a is None or a.shape != x.shape or not _plain_float(a) for a in arrays.values()):
         return "dropout's results have the wrong shape, are missing or are not finite"
-    out, dx, eval_out, eval_dx = arrays
-    kept = out != 0
-    if abs((1.0 - kept.mean()) - p) > 0.03:
-        return "the fraction of entries set to zero in training is not close to p"
-    if not np.allclose(out[kept], x[kept] / (1.0 - p), rtol=1e-9, atol=0.0):
-        return "the entries kept in training are not the input scaled by 1 / (1 - p)"
-    if not np.allclose(dx, dout * np.where(kept, 1.0 / (1.0 - p), 0.0), rtol=1e-9, atol=1e-12):
+    out, first = arrays["out"], arrays["first"]
+    if not np.array_equal(arrays["input_after"], x):
+        return "forward modified its input"
+    for sample in (first, out):
+        kept = sample != 0
+        if abs((1.0 - kept.mean()) - p) > 0.03:
+            return "the fraction of entries set to zero in training is not close to p"
+        if not np.allclose(sample[kept], x[kept] / (1.0 - p), rtol=1e-9, atol=0.0):
+            return "the entries kept in training are not the input scaled by 1 / (1 - p)"
+        if len({row.tobytes() for row in kept}) < len(kept) or len({col.tobytes() for col in kept.T}) < len(kept.T):
+            return "the mask is not drawn entry by entry (rows or columns repeat)"
+    if np.array_equal(first != 0, out != 0):
+        return "each forward in training must draw a new mask"
+    if not np.array_equal(arrays["twin_first"], first):
+        return "the mask must be drawn from the module's rng (the same seed gives the same mask)"
+    if not np.allclose(arrays["dx"], dout * np.where(out != 0, 1.0 / (1.0 - p), 0.0), rtol=1e-9, atol=1e-12):
         return "backward does not multiply by the mask and scale of the last forward"
-    if not (np.array_equal(eval_out, x) and np.array_equal(eval_dx, dout)):
+    if not (np.array_equal(arrays["eval_out"], x) and np.array_equal(arrays["eval_dx"], dout)):
         return "in evaluation dropout is not the identity"
     return None
 
@@ -605,19 +632,20 @@ def _plain_float(a):
     return a.dtype.kind in "biuf" and bool(np.all(np.isfinite(a)))
 
 
-def _optimizer_trace(ns, optimizer, key):
-    """Parameters after each of 6 steps on gradients drawn here, from tiny to large (where eps sits matters)."""
+def _optimizer_trace(ns, optimizer, key, prefix=""):
+    """Parameters after each of 6 steps on gradients drawn here: the first tiny (1e-5, where the place of eps
+    decides Adam's step), then from tiny to large."""
     rng = batch_rng(key)
     model = _stand_in(ns, rng, [(4, 3), (3, 2)], with_grads=False)
     out = {}
     for t in range(6):
-        scale = 10.0 ** rng.uniform(-5, 1)
+        scale = 1e-5 if t == 0 else 10.0 ** rng.uniform(-5, 1)
         for layer in _linear_layers(model):
             layer.grads = {k: scale * rng.normal(size=np.shape(v)) for k, v in layer.params.items()}
         optimizer.step(model)
         for j, layer in enumerate(_linear_layers(model)):
-            out[f"t{t}W{j}"] = np.array(layer.params["weight"], dtype=float)
-            out[f"t{t}b{j}"] = np.array(layer.params["bias"], dtype=float)
+            out[f"{prefix}t{t}W{j}"] = np.array(layer.params["weight"], dtype=float)
+            out[f"{prefix}t{t}b{j}"] = np.array(layer.params["bias"], dtype=float)
     return out
 
 
@@ -631,5 +659,7 @@ def probe_sgd_momentum(ns):
 @probe("test_adam")
 def probe_adam(ns):
     rng = batch_rng(1231)
-    return _optimizer_trace(ns, ns["Adam"](lr=float(rng.uniform(1e-3, 0.1)), beta1=float(rng.uniform(0.5, 0.95)),
-                                           beta2=float(rng.uniform(0.9, 0.9999))), 1232)
+    betas = {"beta1": float(rng.uniform(0.5, 0.95)), "beta2": float(rng.uniform(0.9, 0.9999))}
+    return {**_optimizer_trace(ns, ns["Adam"](lr=float(rng.uniform(1e-3, 0.1)), **betas), 1232),
+            # and a large eps, which every step's denominator feels
+            **_optimizer_trace(ns, ns["Adam"](lr=float(rng.uniform(1e-3, 0.1)), eps=1e-3, **betas), 1233, "e")}
