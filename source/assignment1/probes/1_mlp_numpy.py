@@ -49,6 +49,20 @@ def _mlp(ns, d, hidden, c, rng):
     return model
 
 
+def _stand_in(ns, rng, shapes, with_grads=True):
+    """[Linear, ReLU, Linear, ...] with parameters (and gradients) drawn here, as the notebook's tests do."""
+    import types
+
+    layers = []
+    for k, (d_in, d_out) in enumerate(shapes):
+        layer = ns["LinearModule"](d_in, d_out, np.random.default_rng(0))
+        layer.params = {"weight": rng.normal(size=(d_in, d_out)), "bias": rng.normal(size=d_out)}
+        if with_grads:
+            layer.grads = {key: rng.normal(size=np.shape(v)) for key, v in layer.params.items()}
+        layers += [layer] if k == len(shapes) - 1 else [layer, ns["ReLUModule"]()]
+    return types.SimpleNamespace(layers=layers)
+
+
 def _weights(model):
     out = {}
     for i, layer in enumerate(_linear_layers(model)):
@@ -86,6 +100,10 @@ def _small_problem(key, n=60, d=5, c=3):
 # ------------------------------------------------------------------------------------------------
 # Helpers used only by the checks, in the grader's process.
 # ------------------------------------------------------------------------------------------------
+
+def _plain_float(a):
+    return a.dtype.kind in "biuf" and bool(np.all(np.isfinite(a)))
+
 
 def _stack(arrays, prefix):
     return [arrays[f"{prefix}W{i}"] for i in range(99) if f"{prefix}W{i}" in arrays], \
@@ -388,17 +406,8 @@ def check_mlp_gradients(got, ref):
 
 @probe("test_sgd_step")
 def probe_sgd_step(ns):
-    import types
-
-    rng = batch_rng(1131)
-
-    def layer(d_in, d_out):  # parameters and gradients set here, as the notebook's test does: sgd_step alone
-        out = ns["LinearModule"](d_in, d_out, np.random.default_rng(0))
-        out.params = {"weight": rng.normal(size=(d_in, d_out)), "bias": rng.normal(size=d_out)}
-        out.grads = {"weight": rng.normal(size=(d_in, d_out)), "bias": rng.normal(size=d_out)}
-        return out
-
-    model = types.SimpleNamespace(layers=[layer(5, 4), ns["ReLUModule"](), layer(4, 3)])
+    # parameters and gradients set here, as the notebook's test does: sgd_step alone
+    model = _stand_in(ns, batch_rng(1131), [(5, 4), (4, 3)])
     ns["sgd_step"](model, 0.3)
     return _weights(model)
 
@@ -547,20 +556,6 @@ def check_final_accuracy(got, ref):
 # Section 11: weight decay, dropout and the optimisers, each on layers the probe sets up itself.
 # ------------------------------------------------------------------------------------------------
 
-def _stand_in(ns, rng, shapes, with_grads=True):
-    """[Linear, ReLU, Linear, ...] with parameters (and gradients) drawn here, as the notebook's tests do."""
-    import types
-
-    layers = []
-    for k, (d_in, d_out) in enumerate(shapes):
-        layer = ns["LinearModule"](d_in, d_out, np.random.default_rng(0))
-        layer.params = {"weight": rng.normal(size=(d_in, d_out)), "bias": rng.normal(size=d_out)}
-        if with_grads:
-            layer.grads = {key: rng.normal(size=np.shape(v)) for key, v in layer.params.items()}
-        layers += [layer] if k == len(shapes) - 1 else [layer, ns["ReLUModule"]()]
-    return types.SimpleNamespace(layers=layers)
-
-
 @probe("test_weight_decay")
 def probe_weight_decay(ns):
     rng = batch_rng(1201)
@@ -626,10 +621,6 @@ def check_dropout(got, ref):
     if not (np.array_equal(arrays["eval_out"], x) and np.array_equal(arrays["eval_dx"], dout)):
         return "in evaluation dropout is not the identity"
     return None
-
-
-def _plain_float(a):
-    return a.dtype.kind in "biuf" and bool(np.all(np.isfinite(a)))
 
 
 def _optimizer_trace(ns, optimizer, key, prefix=""):
