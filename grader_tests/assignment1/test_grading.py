@@ -40,10 +40,14 @@ def test_comparison_reads_the_numpy_runs_measured_in_the_same_run(gallery, cours
     rows = {line[:14].strip(): line[14:].split() for line in text.splitlines()
             if line.startswith(("NumPy SGD", "PyTorch SGD", "PyTorch Adam")) and "±" in line}
     assert set(rows) == {"NumPy SGD", "PyTorch SGD", "PyTorch Adam"}, text
-    for name, (mean, _, std, *times, lines) in rows.items():
+    for name, (mean, _, std, *times, quartiles, lines) in rows.items():
         # twice chance (10 classes) at least, after the 5 epochs of a grading run
         assert 20 < float(mean) <= 100 and float(std) > 0 and int(lines) > 0, (name, rows[name])
         assert all(float(t) > 0 for t in times), (name, times)
+        q1, q3 = map(float, quartiles.split("–"))
+        assert 0 < q1 <= float(times[-1]) <= q3, (name, times, quartiles)
+    # a sentence per pair of arms on what the figures support
+    assert text.count(" - ") >= 3 and "the quartiles" in text, text
     # part 1's runs reach part 2 through the kernels' working copy, which is never kept: the comparison
     # found them (no "not found" note) and shows their accuracy
     assert "numpy_metrics.json not found" not in text, text

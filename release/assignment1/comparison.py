@@ -4,12 +4,19 @@ You do not need to edit this file, and nothing in it solves an exercise: it driv
 notebooks under the same conditions, so that a difference it measures comes from the implementation:
 - the same data, the same initial weights (`initial_parameters`) and the same order of mini-batches
   (`batch_orders`) for every arm, over several seeds;
+- the arms of one notebook interleaved, seed by seed (`run_arms`), so that a slow spell of a busy machine
+  falls on every arm alike, not on whichever ran at the time;
 - the same dtype (float64) and one CPU thread for both libraries;
 - time per epoch split into data (cutting the batch), forward + backward, and optimizer step, taken as
-  the median over epochs after a warm-up epoch, with evaluation outside the timer;
+  the median over epochs after a warm-up epoch, with evaluation outside the timer, and the quartiles of
+  the whole epoch's time as its spread; one arm is called faster than another only when their quartile
+  ranges do not overlap, and two accuracies differ only when their mean ± std ranges do not
+  (`verdicts`);
 - training and validation loss and accuracy measured on the whole sets after every epoch.
 Part 1 runs the NumPy arm and saves it; part 2 runs PyTorch with the same SGD (its curves must match
-part 1's within `CURVE_TOLERANCE`) and with Adam, and sets the three side by side.
+part 1's within `CURVE_TOLERANCE`) and with Adam, and sets the three side by side. Part 1's arm ran in
+another kernel at another time: its time against part 2's is a fair comparison only as far as the
+machine's load stayed the same, which the printed spreads help to judge.
 """
 from __future__ import annotations
 
@@ -35,11 +42,16 @@ PHASES = ("data", "forward_backward", "step")
 
 
 def initial_parameters(sizes, seed):
-    """[(W, b)] for layer sizes [D, H1, ..., C]: Kaiming-normal weights (std sqrt(2 / D_in)), zero biases,
-    float64. W has shape (D_in, D_out), as in part 1."""
+    """[(W, b)] for layer sizes [D, H1, ..., C], float64, W of shape (D_in, D_out) as in part 1.
+
+    Weights and biases uniform in (-1/sqrt(D_in), 1/sqrt(D_in)), PyTorch's default for nn.Linear: any
+    fixed start serves a comparison, and this one is neither implementation's own."""
     rng = np.random.default_rng(seed)
-    return [(rng.normal(0.0, np.sqrt(2.0 / d_in), size=(d_in, d_out)), np.zeros(d_out))
-            for d_in, d_out in zip(sizes[:-1], sizes[1:])]
+    params = []
+    for d_in, d_out in zip(sizes[:-1], sizes[1:]):
+        bound = 1.0 / np.sqrt(d_in)
+        params.append((rng.uniform(-bound, bound, size=(d_in, d_out)), rng.uniform(-bound, bound, size=d_out)))
+    return params
 
 
 def batch_orders(n, batch_size, epochs, seed):
@@ -193,24 +205,75 @@ def run(arm, data, params, orders, evaluate=True):
     return {"history": history, "test_acc": arm.evaluate(*test)[1], "seconds": seconds}
 
 
-def run_seeds(make_arm, data, sizes, seeds=SEEDS, epochs=EPOCHS, batch_size=BATCH_SIZE):
-    """One run per seed, each from a new arm (`make_arm()`), with that seed's weights and batch order."""
-    runs = []
+def run_arms(make_arms, data, sizes, seeds=SEEDS, epochs=EPOCHS, batch_size=BATCH_SIZE):
+    """Every arm on every seed, interleaved: for each seed, each arm in turn, from a new arm
+    (`make_arms[name]()`) with that seed's weights and batch order. The arm that goes first moves on by
+    one at each seed, so no arm is always the one timed first.
+
+    Returns {name: [one run per seed]}, each run a dict of `run`'s keys and 'seed'.
+    """
+    names = list(make_arms)
+    runs = {name: [] for name in names}
     with one_thread():
-        for seed in seeds:
+        for i, seed in enumerate(seeds):
             orders = batch_orders(len(data[0]), batch_size, epochs, seed)
-            runs.append({"seed": int(seed), **run(make_arm(), data, initial_parameters(sizes, seed), orders)})
+            first = i % len(names)
+            for name in names[first:] + names[:first]:
+                runs[name].append({"seed": int(seed),
+                                   **run(make_arms[name](), data, initial_parameters(sizes, seed), orders)})
     return runs
+
+
+def run_seeds(make_arm, data, sizes, seeds=SEEDS, epochs=EPOCHS, batch_size=BATCH_SIZE):
+    """`run_arms` for one arm: its list of runs, one per seed."""
+    return run_arms({"arm": make_arm}, data, sizes, seeds, epochs, batch_size)["arm"]
+
+
+def epoch_seconds(runs):
+    """The whole time of every epoch after each run's first (warm-up) epoch, pooled over the runs."""
+    return np.concatenate([np.sum([r["seconds"][p] for p in PHASES], axis=0)[1:] for r in runs])
 
 
 def summarize(runs):
     """Test accuracy mean and std over the runs; per phase, the median seconds per epoch after the first
-    (warm-up) epoch of each run, pooled over runs."""
+    (warm-up) epoch of each run, pooled over runs; for the whole epoch, the median and the quartiles."""
     accs = np.array([r["test_acc"] for r in runs])
     medians = {phase: float(np.median(np.concatenate([r["seconds"][phase][1:] for r in runs])))
                for phase in PHASES}
+    q1, total, q3 = (float(q) for q in np.percentile(epoch_seconds(runs), [25, 50, 75]))
     return {"test_acc_mean": float(accs.mean()), "test_acc_std": float(accs.std(ddof=1)) if len(accs) > 1 else 0.0,
-            "seconds_per_epoch": {**medians, "total": float(sum(medians.values()))}, "n_runs": len(runs)}
+            "seconds_per_epoch": {**medians, "total": total}, "total_quartiles": (q1, q3), "n_runs": len(runs)}
+
+
+def _apart(a, b):
+    """Whether two ranges (low, high) do not overlap."""
+    return a[1] < b[0] or b[1] < a[0]
+
+
+def verdicts(arms):
+    """What the figures support, one sentence per pair of arms: time per epoch (median, quartiles) and
+    test accuracy (mean ± std over seeds). An ordering is stated only where the two ranges do not overlap."""
+    summaries = {name: summarize(runs) for name, runs in arms.items()}
+    names = list(summaries)
+    lines = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            sa, sb = summaries[a], summaries[b]
+            ta, tb = sa["seconds_per_epoch"]["total"], sb["seconds_per_epoch"]["total"]
+            if _apart(sa["total_quartiles"], sb["total_quartiles"]):
+                fast, slow = (a, b) if ta < tb else (b, a)
+                time = f"{fast} is faster than {slow} ({max(ta, tb) / min(ta, tb):.1f} times: the quartiles do not overlap)"
+            else:
+                time = f"{a} and {b} take the same time as far as this run can tell (the quartiles overlap)"
+            ra, rb = ((s["test_acc_mean"] - s["test_acc_std"], s["test_acc_mean"] + s["test_acc_std"]) for s in (sa, sb))
+            if _apart(ra, rb):
+                high, low = (a, b) if sa["test_acc_mean"] > sb["test_acc_mean"] else (b, a)
+                gap = 100 * abs(sa["test_acc_mean"] - sb["test_acc_mean"])
+                acc = f"{high} is more accurate, by {gap:.1f} points (beyond the spread over seeds)"
+            else:
+                acc = "their accuracies do not differ beyond the spread over seeds"
+            lines.append(f"{time}; {acc}.")
+    return lines
 
 
 def mean_history(runs):
@@ -230,17 +293,20 @@ def curve_difference(runs_a, runs_b, key="train_loss"):
 
 
 def print_table(arms, lines_of_code=None):
-    """One row per arm: test accuracy mean ± std, and the median time per epoch, phase by phase."""
+    """One row per arm: test accuracy mean ± std, the median time per epoch, phase by phase and in all,
+    the quartiles of the whole epoch's time, and the lines of code."""
     lines_of_code = lines_of_code or {}
     print(f"{'':14s}{'test accuracy (%)':>20s}{'data':>9s}{'fwd+bwd':>9s}{'step':>9s}{'total':>9s}"
-          f"{'lines':>7s}")
-    print(f"{'':14s}{'mean ± std':>20s}{'(ms per epoch, median)':>36s}")
+          f"{'quartiles':>16s}{'lines':>7s}")
+    print(f"{'':14s}{'mean ± std':>20s}{'(ms per epoch, median)':>36s}{'of total':>16s}")
     for name, runs in arms.items():
         s = summarize(runs)
         t = s["seconds_per_epoch"]
         acc = f"{100 * s['test_acc_mean']:.2f} ± {100 * s['test_acc_std']:.2f}"
+        spread = "–".join(f"{1000 * q:.2f}" for q in s["total_quartiles"])
         loc = lines_of_code.get(name, "")
-        print(f"{name:14s}{acc:>20s}" + "".join(f"{1000 * t[p]:9.2f}" for p in (*PHASES, "total")) + f"{loc!s:>7s}")
+        print(f"{name:14s}{acc:>20s}" + "".join(f"{1000 * t[p]:9.2f}" for p in (*PHASES, "total"))
+              + f"{spread:>16s}{loc!s:>7s}")
     runs = next(iter(arms.values()))
     print(f"({len(runs)} seeds per arm, {len(runs[0]['seconds']['step'])} epochs, float64, one CPU thread"
           + ("; shortened for grading" if SHORTENED else "") + ")")
