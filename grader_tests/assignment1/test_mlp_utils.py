@@ -218,3 +218,32 @@ def test_figures_are_not_drawn_while_grading(monkeypatch, capsys):
     assert "plot_history: figures are not drawn while grading" in capsys.readouterr().out
     monkeypatch.setattr(mlp_utils, "GRADING", False)
     assert mlp_utils.plot_history(history).get_axes()
+
+
+def test_linear_layers_come_in_the_order_forward_applies_them():
+    """However a model holds and registers its layers, the first one found reads the input."""
+    import torch
+    from torch import nn
+
+    class OutputFirst(nn.Module):  # registered output first, hidden layers in a ModuleList, relu a function
+        def __init__(self):
+            super().__init__()
+            self.out = nn.Linear(4, 2)
+            self.hidden = nn.ModuleList([nn.Linear(3, 5), nn.Linear(5, 4)])
+            self.drop = nn.Dropout(0.5)
+
+        def forward(self, x):
+            for layer in self.hidden:
+                x = self.drop(torch.relu(layer(x)))
+            return self.out(x)
+
+    model = OutputFirst().double()
+    model.train()
+    registered = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    assert [m.in_features for m in registered] == [4, 3, 5]
+    applied = mlp_utils.linear_layers(model, 3)
+    assert [(m.in_features, m.out_features) for m in applied] == [(3, 5), (5, 4), (4, 2)]
+    assert model.training, "the model's mode is restored"
+    assert all(not m._forward_pre_hooks for m in registered), "the hooks are removed"
+    sequential = nn.Sequential(nn.Linear(6, 3), nn.ReLU(), nn.Linear(3, 2))
+    assert mlp_utils.linear_layers(sequential, 6) == [sequential[0], sequential[2]]

@@ -89,7 +89,7 @@ class NumpyArm:
         self.name = "NumPy SGD"
 
     def set_parameters(self, params):
-        linear = [layer for layer in self.model.layers if hasattr(layer, "params")]
+        linear = [layer for layer in self.model.layers if "weight" in getattr(layer, "params", {})]
         assert len(linear) == len(params), "one LinearModule per (W, b) pair"
         for layer, (W, b) in zip(linear, params):
             layer.params["weight"], layer.params["bias"] = W.astype(self.dtype), b.astype(self.dtype)

@@ -485,6 +485,35 @@ def _plot_filters(figure_part, first_layer, n_units):
     ax_filters.set(title="first-layer filters (largest weights)", xlabel="input position", yticks=[])
 
 
+def linear_layers(model, n_inputs: int) -> list:
+    """The `nn.Linear` layers of a PyTorch model in the order its forward pass applies them, found by
+    running it once (in evaluation mode, without gradients) on one row of zeros. However the layers are
+    held (`nn.Sequential`, `nn.ModuleList`, attributes) and in whatever order they were registered, the
+    first one returned is the one that reads the input and the last one writes the logits.
+
+    Inputs:
+    - model: an nn.Module whose forward takes a batch of shape (N, n_inputs)
+    - n_inputs: D, the number of input features
+    """
+    import torch
+
+    applied = []
+    hooks = [m.register_forward_pre_hook(lambda module, _inputs: applied.append(module))
+             for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    first = next(model.parameters(), None)
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, n_inputs, dtype=first.dtype if first is not None else torch.float32,
+                              device=first.device if first is not None else "cpu"))
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    return applied
+
+
 def count_code_lines(*objects) -> int:
     """Lines of code in functions and classes, without docstrings, comments and blank lines.
 

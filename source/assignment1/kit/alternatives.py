@@ -2,7 +2,8 @@
 
 Each alternative is a small named edit of the reference solution, written the way another student
 could correctly solve the exercise, where a rewrite from the syntax tree (gradekit.authoring.variants) cannot
-express it: loops for vectorised code, another way to copy a state, another initialisation. `draw`
+express it: loops for vectorised code, another way to copy a state, another initialisation, another
+structure (how the modules are held and registered, their interface, functional activations). `draw`
 gives the reference with everything the instructions leave free drawn anew, for the flake rate. The
 strength command grades them all, and grader_tests asserts that none loses a point.
 """
@@ -122,6 +123,31 @@ ALTERNATIVES: dict[str, list[Edit]] = {
         "    return (torch.cat(predictions) == torch.cat(labels)).float().mean().item()")],
     "fit_clone_state_dict": [Edit(TORCH, "fit", "copy.deepcopy(model.state_dict())",
                                   "{k: v.detach().clone() for k, v in model.state_dict().items()}")],
+    # Structure the instructions leave free: how the modules are held, in which order they are registered,
+    # what interface a module without parameters has, an activation as a function.
+    "relu_uniform_interface": [
+        Edit(NUMPY, "relu_module", '    """Element-wise max(0, x)."""\n',
+             '    """Element-wise max(0, x)."""\n\n    def __init__(self):\n'
+             "        self.params, self.grads = {}, {}  # the interface of every module: none to learn here\n"),
+        Edit(NUMPY, "add_weight_decay", 'if hasattr(layer, "params"):', 'if "weight" in getattr(layer, "params", {}):')],
+    "mlp_output_registered_first": [
+        Edit(TORCH, "mlp", "self.net = nn.Sequential(*layers)",
+             "self.output = nn.Linear(sizes[-2], sizes[-1])\n"
+             "        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-2], sizes[1:-1]))"),
+        Edit(TORCH, "mlp", "return self.net(x)",
+             "for layer in self.hidden:\n            x = F.relu(layer(x))\n        return self.output(x)")],
+    "mlp_registered_in_reverse": [
+        Edit(TORCH, "mlp", "self.net = nn.Sequential(*layers)",
+             "for i in reversed(range(len(layers))):\n            self.add_module(f'step{i}', layers[i])\n"
+             "        self.steps = len(layers)"),
+        Edit(TORCH, "mlp", "return self.net(x)",
+             "for i in range(self.steps):\n            x = getattr(self, f'step{i}')(x)\n        return x")],
+    "mlp_module_dict_torch_relu": [
+        Edit(TORCH, "mlp", "self.net = nn.Sequential(*layers)",
+             "self.linears = nn.ModuleDict({f'fc{i}': l for i, l in enumerate(l for l in layers if isinstance(l, nn.Linear))})"),
+        Edit(TORCH, "mlp", "return self.net(x)",
+             "*hidden, last = self.linears.values()\n        for layer in hidden:\n"
+             "            x = torch.relu(layer(x))\n        return last(x)")],
 }
 
 # PyTorch initialisations the instructions leave open (section 2 fixes the architecture, not the init).

@@ -32,18 +32,38 @@ def _is_number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, (torch.Tensor, np.ndarray))
 
 
-def _linears(model):
+def _linears(model, n_inputs=None):
+    """The model's nn.Linear layers: for a student's MLP (n_inputs given) in the order its forward applies
+    them, as the notebook's tests find them (mlp_utils.linear_layers, of which this is the grader's own
+    copy); for the probes' own models, which never register out of order, in registration order."""
+    import torch
     import torch.nn as nn
 
-    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if n_inputs is None:
+        return [m for m in model.modules() if isinstance(m, nn.Linear)]
+    applied = []
+    hooks = [m.register_forward_pre_hook(lambda module, _inputs: applied.append(module))
+             for m in model.modules() if isinstance(m, nn.Linear)]
+    first = next(model.parameters(), None)
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, n_inputs, dtype=first.dtype if first is not None else torch.float32,
+                              device=first.device if first is not None else "cpu"))
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    return applied
 
 
-def _set_params(model, *key):
+def _set_params(model, *key, n_inputs=None):
     import torch
 
     draw = batch_rng(*key)
     with torch.no_grad():
-        for layer in _linears(model):
+        for layer in _linears(model, n_inputs):
             layer.weight.copy_(torch.as_tensor(draw.normal(size=tuple(layer.weight.shape)) /
                                                np.sqrt(layer.weight.shape[1])))
             layer.bias.copy_(torch.as_tensor(draw.normal(size=tuple(layer.bias.shape))))
@@ -61,9 +81,9 @@ def _model(sizes):
     return nn.Sequential(*layers)
 
 
-def _weights(model, prefix=""):
+def _weights(model, prefix="", n_inputs=None):
     out = {}
-    for i, layer in enumerate(_linears(model)):
+    for i, layer in enumerate(_linears(model, n_inputs)):
         out[f"{prefix}W{i}"] = layer.weight.detach().cpu().double().numpy()
         out[f"{prefix}b{i}"] = layer.bias.detach().cpu().double().numpy()
     return out
@@ -132,9 +152,14 @@ def probe_mlp_structure(ns):
     out = {}
     for i, (d, hidden, c) in enumerate([(6, [], 5), (4, [7, 3], 2)]):
         model = ns["MLP"](d, hidden, c)
-        out[f"shapes{i}"] = np.array([s for p in model.parameters() for s in (list(p.shape) + [0])[:2]])
+        applied = _linears(model, d)
+        out[f"shapes{i}"] = np.array([s for layer in applied for p in (layer.weight, layer.bias)
+                                      for s in (list(p.shape) + [0])[:2]])
         out[f"requires_grad{i}"] = np.array([p.requires_grad for p in model.parameters()])
-        out[f"linears{i}"] = len(_linears(model))
+        # model.parameters() holds exactly the applied layers' weights and biases (the notebook's `registered`)
+        held = [id(p) for p in model.parameters()]
+        out[f"registered{i}"] = np.array(len(held) == len(set(held)) and set(held) == {
+            id(p) for layer in applied for p in (layer.weight, layer.bias)})
         with torch.no_grad():  # the notebook's test runs a forward pass too
             out[f"output_shape{i}"] = np.array(model(torch.zeros(17, d)).shape)
     return out
@@ -146,13 +171,13 @@ def probe_mlp_returns_logits(ns):
 
     out = {}
     for i, hidden in enumerate(([], [5], [6, 4])):
-        model = _set_params(ns["MLP"](4, hidden, 3), 2021 + i)
+        model = _set_params(ns["MLP"](4, hidden, 3), 2021 + i, n_inputs=4)
         # the output layer (the one Linear with 3 outputs) gets a first logit below 0 and a second above 1
         # for every input (the layer's input is >= 0: a ReLU's output or, without hidden layers, |x|), so
         # that a softmax, sigmoid or ReLU after it shows whatever the seed draws
         x = batch_rng(2031, i).normal(scale=3.0, size=(8, 4))
         with torch.no_grad():
-            for layer in _linears(model):
+            for layer in _linears(model, 4):
                 if layer.out_features == 3:
                     layer.weight[0].copy_(-layer.weight[0].abs())
                     layer.bias[0] = -1.0 - layer.bias[0].abs()
@@ -342,7 +367,7 @@ def probe_final_accuracy(ns):
 
     _, _, _, _, x_te, y_te = load_standardized(seed=0)
     # the test set and threshold are recorded too: the check uses the reference run's copies, never the student's
-    return {**_weights(ns["model"]), "x_test": x_te, "y_test": y_te, "threshold": DATASET.accuracy_threshold}
+    return {**_weights(ns["model"], n_inputs=x_te.shape[1]), "x_test": x_te, "y_test": y_te, "threshold": DATASET.accuracy_threshold}
 
 
 @check("test_final_accuracy")
