@@ -367,7 +367,8 @@ def probe_final_accuracy(ns):
 
     _, _, _, _, x_te, y_te = load_standardized(seed=0)
     # the test set and threshold are recorded too: the check uses the reference run's copies, never the student's
-    return {**_weights(ns["model"], n_inputs=x_te.shape[1]), "x_test": x_te, "y_test": y_te, "threshold": DATASET.accuracy_threshold}
+    return {**_weights(ns["model"], n_inputs=x_te.shape[1]), "x_test": x_te, "y_test": y_te,
+            "threshold": DATASET.accuracy_threshold}
 
 
 @check("test_final_accuracy")
