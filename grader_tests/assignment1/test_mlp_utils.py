@@ -201,11 +201,25 @@ def test_signals_are_drawn_as_curves():
     assert len(axes["class templates (noise-free)"].get_lines()) == 10
     t, shapes = mlp_utils.DATASET.templates()
     assert shapes.shape == (10, len(t))
-    filters = [line for line in axes["first-layer filters (largest weights)"].get_lines() if len(line.get_ydata()) == 40]
+    filters = [line for line in axes["first-layer weights\n(largest units)"].get_lines()
+               if len(line.get_ydata()) == 40]
     assert len(filters) == 8
     for line in filters:  # each filter scaled to a largest |weight| of 1, drawn around its own zero line
         w = line.get_ydata()
         assert np.isclose(np.abs(w - np.round(w.mean() / 2.2) * 2.2).max(), 1.0)
+    # with the weights before training, the filters are what training changed: here one smooth bump in a
+    # single unit on top of a large random start, which the trained weights alone would drown
+    start = rng.normal(size=(40, 12))
+    bump = np.exp(-0.5 * ((np.arange(40) - 20) / 3.0) ** 2)
+    trained = start.copy()
+    trained[:, 5] += 4 * bump
+    fig = mlp_utils.plot_diagnostics(signals, y, pred, trained, initial_first_layer=start)
+    axes = {ax.get_title(): ax for ax in fig.get_axes()}
+    changed = [line.get_ydata() for line in
+               axes["first-layer change in training\n(largest units)"].get_lines()
+               if len(line.get_ydata()) == 40]
+    assert np.allclose(changed[0], bump / bump.max())  # the largest change drawn first
+    assert all(np.ptp(w) == 0 for w in changed[1:])  # the other units did not change: flat lines
 
 
 def test_figures_are_not_drawn_while_grading(monkeypatch, capsys):
