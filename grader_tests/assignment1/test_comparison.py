@@ -22,12 +22,18 @@ EPOCHS = 4
 
 
 @pytest.fixture(scope="module")
-def setup():
-    import torch
-
+def references():
     part1 = load_reference(ROOT, ASSIGNMENT, "1_mlp_numpy")
     with contextlib.redirect_stdout(io.StringIO()):
         part2 = load_reference(ROOT, ASSIGNMENT, "2_mlp_pytorch")
+    return part1, part2
+
+
+@pytest.fixture(scope="module")
+def setup(references):
+    import torch
+
+    part1, part2 = references
     X_tr, y_tr, X_va, y_va, X_te, y_te = part1["load_split"](seed=0)
     data = (*part1["standardize"](X_tr, X_va, X_te),)
     data = (data[0], y_tr, data[1], y_va, data[2], y_te)
@@ -166,3 +172,41 @@ def test_sweep_times_every_size_and_finds_crossovers(setup):
                  for b, w, t in (("gpu", 1, 5), ("gpu", 2, 5), ("gpu", 4, 5), ("cpu", 1, 1), ("cpu", 2, 6), ("cpu", 4, 20))]
     assert C.crossovers(synthetic, "gpu", "cpu") == {1: 2}
     assert C.crossovers(synthetic, "cpu", "gpu") == {1: 1}
+
+
+def test_part1_optimisers_match_torch_optim_and_a_slip_does_not(setup, references):
+    """The check of part 2's optimiser cell: the reference's SGDMomentum and Adam end one epoch where
+    torch.optim's do, far inside the tolerance, and slips of an update rule end far outside it."""
+    import torch
+
+    data, _, torch_arm = setup
+    part1, _ = references
+    sizes = sizes_of(data)
+
+    def numpy_weights(make_optimizer):
+        model = part1["MLP"](sizes[0], sizes[1:-1], sizes[-1], np.random.default_rng(0))
+        return C.final_parameters(C.NumpyArm(model, part1["softmax_cross_entropy"], make_optimizer=make_optimizer),
+                                  data, sizes)
+
+    sgd, adam = C.OPTIMISER_CHECK["SGD with momentum"], C.OPTIMISER_CHECK["Adam"]
+    torch_sgd = C.final_parameters(torch_arm(lambda p: torch.optim.SGD(p, **sgd)), data, sizes)
+    torch_adam = C.final_parameters(torch_arm(lambda p: torch.optim.Adam(p, **adam)), data, sizes)
+    gaps = {"sgd": C.parameter_difference(numpy_weights(lambda: part1["SGDMomentum"](**sgd)), torch_sgd),
+            "adam": C.parameter_difference(numpy_weights(lambda: part1["Adam"](**adam)), torch_adam)}
+    print("reference against torch.optim:", gaps, "tolerance", C.OPTIMISER_TOLERANCE)
+    assert max(gaps.values()) < C.OPTIMISER_TOLERANCE / 1000, gaps
+    assert C.parameter_difference(C.initial_parameters(sizes, 0), torch_adam) > 0.1, "the epoch moves the weights"
+
+    class AdamWithoutCorrection(part1["Adam"]):
+        """Adam whose step counter stays at a huge value: the bias corrections vanish."""
+        def step(self, model):
+            self.t = 10 ** 6
+            super().step(model)
+
+    slips = {"eps 1e-7": numpy_weights(lambda: part1["Adam"](eps=1e-7, **adam)),
+             "no bias correction": numpy_weights(lambda: AdamWithoutCorrection(**adam))}
+    for slip, weights in slips.items():
+        assert C.parameter_difference(weights, torch_adam) > 1000 * C.OPTIMISER_TOLERANCE, slip
+    nesterov = C.final_parameters(torch_arm(lambda p: torch.optim.SGD(p, nesterov=True, **sgd)), data, sizes)
+    assert C.parameter_difference(nesterov, torch_sgd) > 1000 * C.OPTIMISER_TOLERANCE
+    assert C.parameter_difference(torch_sgd[:1], torch_sgd) == float("inf"), "another shape never matches"

@@ -52,6 +52,9 @@ def test_comparison_reads_the_numpy_runs_measured_in_the_same_run(gallery, cours
     # found them (no "not found" note) and shows their accuracy
     assert "numpy_metrics.json not found" not in text, text
     assert "training-loss curves" in text and "they match" in text, text
+    # part 1's optimisers reach part 2 the same way, and match torch.optim's
+    optimisers = _cell_text(course, "reference", "2_mlp_pytorch", "optimiser_check")
+    assert optimisers.count("they match") == 2 and "not found" not in optimisers, optimisers
 
 
 def test_grading_draws_no_figure(gallery, course):
@@ -69,6 +72,8 @@ def test_comparison_explains_a_missing_numpy_run(gallery, course):
     # torch-only submissions have no part 1 in their folder
     text = _cell_text(course, "bug-fit_keeps_last_epoch", "2_mlp_pytorch", "comparison")
     assert "numpy_metrics.json not found: run 1_mlp_numpy.ipynb to the end first" in text
+    assert "numpy_optimiser_metrics.json not found" in _cell_text(course, "bug-fit_keeps_last_epoch", "2_mlp_pytorch",
+                                                                  "optimiser_check")
 
 
 def test_blank_release_gets_zero_on_every_test(gallery):

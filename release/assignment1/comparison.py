@@ -39,6 +39,13 @@ ADAM_LR = 1e-3
 # (a missing bias gradient, another loss) shows within the first epoch, at 1e-3 or more.
 CURVE_TOLERANCE = 1e-6
 PHASES = ("data", "forward_backward", "step")
+# Part 1's optimisers against torch.optim's: each trains the controlled network for one epoch from the same
+# start and batches, with these settings (the keyword arguments of both part 1's classes and torch.optim's),
+# and the final weights must agree within OPTIMISER_TOLERANCE (largest difference relative to the largest
+# weight). float64 in a different order drifts by about 1e-13 over the 94 steps; a missing bias correction,
+# a velocity that is reset or a square root in the wrong place differ by 1e-3 or more.
+OPTIMISER_CHECK = {"SGD with momentum": {"lr": 0.05, "momentum": 0.9}, "Adam": {"lr": 1e-3}}
+OPTIMISER_TOLERANCE = 1e-8
 
 
 def initial_parameters(sizes, seed):
@@ -82,17 +89,28 @@ def one_thread():
 
 class NumpyArm:
     """Part 1's code: an MLP with .layers (LinearModule params 'weight', 'bias'), the fused
-    softmax_cross_entropy(logits, y) -> (loss, dlogits) and sgd_step(model, lr)."""
+    softmax_cross_entropy(logits, y) -> (loss, dlogits) and sgd_step(model, lr), or instead of sgd_step
+    make_optimizer(), a new optimiser object of section 11 (with .step(model)) for each run."""
 
-    def __init__(self, model, softmax_cross_entropy, sgd_step, lr=SGD_LR, dtype=np.float64):
+    def __init__(self, model, softmax_cross_entropy, sgd_step=None, lr=SGD_LR, dtype=np.float64, make_optimizer=None):
         self.model, self.loss_and_grad, self.sgd_step, self.lr, self.dtype = model, softmax_cross_entropy, sgd_step, lr, dtype
+        self.make_optimizer, self.optimizer = make_optimizer, None
         self.name = "NumPy SGD"
 
+    def _linear(self):
+        return [layer for layer in self.model.layers if "weight" in getattr(layer, "params", {})]
+
     def set_parameters(self, params):
-        linear = [layer for layer in self.model.layers if "weight" in getattr(layer, "params", {})]
+        linear = self._linear()
         assert len(linear) == len(params), "one LinearModule per (W, b) pair"
         for layer, (W, b) in zip(linear, params):
             layer.params["weight"], layer.params["bias"] = W.astype(self.dtype), b.astype(self.dtype)
+        self.optimizer = self.make_optimizer() if self.make_optimizer else None
+
+    def parameters(self):
+        """[(W, b)] of the linear layers, in part 1's layout, as float64 arrays."""
+        return [(np.array(layer.params["weight"], dtype=np.float64), np.array(layer.params["bias"], dtype=np.float64))
+                for layer in self._linear()]
 
     def data(self, X, y):
         return np.asarray(X, dtype=self.dtype), np.asarray(y)
@@ -106,7 +124,10 @@ class NumpyArm:
         return loss
 
     def step(self):
-        self.sgd_step(self.model, self.lr)
+        if self.optimizer is not None:
+            self.optimizer.step(self.model)
+        else:
+            self.sgd_step(self.model, self.lr)
 
     def evaluate(self, X, y):
         logits = self.model.forward(X)
@@ -134,6 +155,15 @@ class TorchArm:
         self.load_numpy_weights(self.model, [(W.astype(np.float64), b.astype(np.float64)) for W, b in params])
         self.model.to(self.device, self.dtype)
         self.optimizer = self.make_optimizer(self.model.parameters())
+        self.n_inputs = params[0][0].shape[0]
+
+    def parameters(self):
+        """[(W, b)] of the linear layers in the order forward applies them, in part 1's layout (W of shape
+        (D_in, D_out)), as float64 arrays."""
+        from mlp_utils import linear_layers
+
+        return [(layer.weight.detach().cpu().double().numpy().T, layer.bias.detach().cpu().double().numpy())
+                for layer in linear_layers(self.model, self.n_inputs)]
 
     def data(self, X, y):
         torch = self.torch
@@ -227,6 +257,23 @@ def run_arms(make_arms, data, sizes, seeds=SEEDS, epochs=EPOCHS, batch_size=BATC
 def run_seeds(make_arm, data, sizes, seeds=SEEDS, epochs=EPOCHS, batch_size=BATCH_SIZE):
     """`run_arms` for one arm: its list of runs, one per seed."""
     return run_arms({"arm": make_arm}, data, sizes, seeds, epochs, batch_size)["arm"]
+
+
+def final_parameters(arm, data, sizes, seed=0, epochs=1, batch_size=BATCH_SIZE):
+    """The arm's [(W, b)] after training from seed's weights over seed's batches, without evaluation."""
+    with one_thread():
+        run(arm, data, initial_parameters(sizes, seed), batch_orders(len(data[0]), batch_size, epochs, seed),
+            evaluate=False)
+    return arm.parameters()
+
+
+def parameter_difference(params_a, params_b):
+    """Largest absolute difference between two [(W, b)] lists, relative to the largest entry of the second."""
+    a = np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for pair in params_a for p in pair])
+    b = np.concatenate([np.ravel(np.asarray(p, dtype=np.float64)) for pair in params_b for p in pair])
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
 
 
 def epoch_seconds(runs):
